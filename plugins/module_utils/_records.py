@@ -1,0 +1,302 @@
+# Copyright (c) 2026, mailsec.mta_sts contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The ``_mta-sts`` (RFC 8461 section 3.1) and ``_smtp._tls`` (RFC 8460
+section 3) TXT records: parse, select among several, render.
+
+Rules are cited by their RFC-NOTES ids (A.., F..). Private module of the
+mailsec.mta_sts collection; standard library only.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import (
+    ERROR,
+    WARNING,
+    MtaStsError,
+    Problem,
+)
+from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy import validate_policy_id
+
+STS_PREFIX = 'v=STSv1'
+TLSRPT_PREFIX = 'v=TLSRPTv1'
+TXT_STRING_MAX = 255
+
+_ID_RE = re.compile(r'^[A-Za-z0-9]{1,32}$')
+_EXT_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$')
+# A5: VCHAR except "=" and ";" (so no space either).
+_EXT_VALUE_RE = re.compile(r'^[\x21-\x3a\x3c\x3e-\x7e]+$')
+_DELIM_RE = re.compile(r'[ \t]*;[ \t]*')
+_PCT_RE = re.compile(r'%(?![0-9A-Fa-f]{2})')
+
+
+def sts_record_name(domain):
+    return '_mta-sts.%s' % domain
+
+
+def tlsrpt_record_name(domain):
+    return '_smtp._tls.%s' % domain
+
+
+# ---------------------------------------------------------------------------
+# TXT strings (A2, F2)
+
+
+def join_txt(strings):
+    """One TXT record from its character-strings, concatenated with nothing
+    in between (A2). ``strings`` is a str, or a list of str/bytes. Raises
+    MtaStsError when a byte is not US-ASCII."""
+    if isinstance(strings, (str, bytes, bytearray)):
+        strings = [strings]
+    parts = []
+    for item in strings:
+        if isinstance(item, (bytes, bytearray)):
+            try:
+                item = bytes(item).decode('ascii')
+            except UnicodeDecodeError:
+                raise MtaStsError('the TXT record contains non-ASCII bytes', rule='A2',
+                                  hint='publish US-ASCII only') from None
+        elif not item.isascii():
+            raise MtaStsError('the TXT record contains non-ASCII characters', rule='A2',
+                              hint='publish US-ASCII only')
+        parts.append(item)
+    return ''.join(parts)
+
+
+def split_txt(value):
+    """Split a record value into character-strings of at most 255 octets."""
+    data = value.encode('ascii')
+    if not data:
+        return ['']
+    return [data[i:i + TXT_STRING_MAX].decode('ascii') for i in range(0, len(data), TXT_STRING_MAX)]
+
+
+def select_records(records, prefix):
+    """The records among ``records`` (each a str or a list of strings) that
+    begin with ``prefix + ';'`` (A1, F2) once joined. Records that are not
+    ASCII are kept only if they carry the prefix, so that A2 is reported."""
+    selected = []
+    for record in records:
+        try:
+            text = join_txt(record)
+        except MtaStsError:
+            raw = record if isinstance(record, (list, tuple)) else [record]
+            text = ''.join(r.decode('ascii', 'replace') if isinstance(r, (bytes, bytearray)) else r for r in raw)
+            if text.startswith(prefix + ';') or text == prefix:
+                selected.append(record)
+            continue
+        if text.startswith(prefix + ';') or text == prefix:
+            selected.append(text)
+    return selected
+
+
+def _fields(text, prefix, rule):
+    """Split ``prefix; a=b; c=d;`` into [(name, value)]; grammar A3/F1."""
+    if not text.startswith(prefix):
+        raise MtaStsError('the record does not start with %s' % prefix, rule=rule,
+                          hint='start the record with "%s;" (case-sensitive)' % prefix)
+    rest = text[len(prefix):]
+    if not rest.lstrip(' \t').startswith(';'):
+        raise MtaStsError('%s is not followed by ";" and fields' % prefix, rule=rule,
+                          hint='write "%s; ..." ' % prefix)
+    parts = _DELIM_RE.split(rest)
+    # parts[0] is what stood between the prefix and the first ";" (blank).
+    parts = parts[1:]
+    if parts and parts[-1] == '':
+        parts.pop()  # one optional trailing ";"
+    fields = []
+    for part in parts:
+        name, sep, value = part.partition('=')
+        if not part or not sep:
+            raise MtaStsError('field %r is not name=value' % part, rule=rule,
+                              hint='separate fields with ";" and write each as name=value')
+        fields.append((name, value))
+    if not fields:
+        raise MtaStsError('the record has no fields after %s' % prefix, rule=rule)
+    return fields
+
+
+def _extension(name, value, rule):
+    if not _EXT_NAME_RE.match(name):
+        raise MtaStsError('invalid field name %r' % name, rule=rule)
+    if not _EXT_VALUE_RE.match(value):
+        raise MtaStsError('field %s has an invalid value %r' % (name, value), rule=rule,
+                          hint='values are printable ASCII without "=", ";" or spaces')
+
+
+# ---------------------------------------------------------------------------
+# _mta-sts (A1-A6)
+
+
+def parse_sts_record(text):
+    """Parse one ``_mta-sts`` record (strings already joined).
+
+    Returns ``{id, extensions, warnings}``; raises MtaStsError with the rule
+    id for a record a sender must reject (A2-A5).
+    """
+    text = join_txt(text)
+    fields = _fields(text, STS_PREFIX, 'A3')
+    record_id = None
+    extensions = {}
+    warnings = []
+    for name, value in fields:
+        if name == 'id':
+            if not _ID_RE.match(value):
+                raise MtaStsError('id %r must be 1 to 32 ASCII letters or digits' % value, rule='A4',
+                                  hint='use letters and digits only, at most 32, e.g. 20261129T1200')
+            if record_id is None:
+                record_id = value
+            else:
+                warnings.append('A5: id appears more than once; the first wins')
+            continue
+        _extension(name, value, 'A5')
+        if name in extensions:
+            warnings.append('A5: field %s appears more than once; the first wins' % name)
+        else:
+            extensions[name] = value
+    if record_id is None:
+        raise MtaStsError('the record has no id= field', rule='A4', hint='publish "v=STSv1; id=<id>"')
+    if text != render_sts_record(record_id):
+        warnings.append('A6: published form differs from "v=STSv1; id=%s"' % record_id)
+    return {'id': record_id, 'extensions': extensions, 'warnings': warnings}
+
+
+def render_sts_record(policy_id, domain=None):
+    """A6: exactly ``v=STSv1; id=<id>``."""
+    validate_policy_id(policy_id, domain)
+    return '%s; id=%s' % (STS_PREFIX, policy_id)
+
+
+def sts_record(domain, policy_id):
+    """The record to publish as ``{name, type, value}`` for any DNS module."""
+    return {'name': sts_record_name(domain), 'type': 'TXT', 'value': render_sts_record(policy_id, domain)}
+
+
+def discover_sts(records):
+    """A1: from every TXT record at ``_mta-sts.<domain>``, the one that
+    counts. Returns ``(parsed or None, [Problem])``; None means the domain
+    has no policy for a sender."""
+    selected = select_records(records, STS_PREFIX)
+    problems = []
+    if not selected:
+        problems.append(Problem('A1', ERROR, 'no TXT record starting with "v=STSv1;"',
+                                hint='publish "v=STSv1; id=<id>" at _mta-sts.<domain>'))
+        return None, problems
+    if len(selected) > 1:
+        problems.append(Problem('A1', ERROR, '%d TXT records start with "v=STSv1;": senders see no policy'
+                                % len(selected), hint='keep exactly one v=STSv1 record'))
+        return None, problems
+    try:
+        parsed = parse_sts_record(selected[0])
+    except MtaStsError as exc:
+        problems.append(Problem(exc.rule or 'A3', ERROR, exc.message, hint=exc.hint))
+        return None, problems
+    for warning in parsed['warnings']:
+        rule, _, message = warning.partition(': ')
+        problems.append(Problem(rule, WARNING, message))
+    return parsed, problems
+
+
+# ---------------------------------------------------------------------------
+# _smtp._tls (F1-F5)
+
+
+def validate_rua(uri, domain=None, field='tlsrpt_rua'):
+    """F3/F5: a ``mailto:`` or ``https:`` URI with ``,``, ``!`` and ``;``
+    percent-encoded. Returns the URI unchanged."""
+    if not isinstance(uri, str) or not uri:
+        raise MtaStsError('%r is not a URI' % (uri,), rule='F3', domain=domain, field=field)
+    scheme, sep, rest = uri.partition(':')
+    if not sep or scheme.lower() not in ('mailto', 'https'):
+        hint = 'use mailto:%s' % uri if '@' in uri and not sep else 'use a mailto: or https: URI'
+        raise MtaStsError('%r has no mailto: or https: scheme' % uri, rule='F5' if not sep else 'F3',
+                          domain=domain, field=field, hint=hint)
+    bad = [ch for ch in ',!; \t' if ch in uri]
+    if bad:
+        raise MtaStsError('%r contains %s, which must be percent-encoded' % (uri, ' '.join(repr(c) for c in bad)),
+                          rule='F3', domain=domain, field=field,
+                          hint='write "," as %2C, "!" as %21 and ";" as %3B')
+    if _PCT_RE.search(uri) or not uri.isascii():
+        raise MtaStsError('%r has a malformed percent-escape or non-ASCII characters' % uri, rule='F3',
+                          domain=domain, field=field)
+    if scheme.lower() == 'mailto':
+        local, at, host = rest.partition('@')
+        if not local or not at or not host or '.' not in host:
+            raise MtaStsError('%r is not a mailto: URI with an address' % uri, rule='F3',
+                              domain=domain, field=field, hint='e.g. mailto:tlsrpt@example.com')
+    else:
+        if not rest.startswith('//') or not rest[2:].split('/', 1)[0]:
+            raise MtaStsError('%r is not an https:// URI with a host' % uri, rule='F3',
+                              domain=domain, field=field, hint='e.g. https://reports.example.com/tlsrpt')
+    return uri
+
+
+def parse_tlsrpt_record(text):
+    """Parse one ``_smtp._tls`` record. Returns ``{rua, extensions,
+    warnings}`` or raises MtaStsError (F1, F3, F4, F5)."""
+    text = join_txt(text)
+    fields = _fields(text, TLSRPT_PREFIX, 'F1')
+    rua = None
+    extensions = {}
+    warnings = []
+    for name, value in fields:
+        if name == 'rua':
+            uris = [u.strip(' \t') for u in value.split(',')]
+            for uri in uris:
+                validate_rua(uri, field='rua')
+            if rua is None:
+                rua = uris
+            else:
+                warnings.append('F4: rua appears more than once; the first wins')
+            continue
+        _extension(name, value, 'F4')
+        if name in extensions:
+            warnings.append('F4: field %s appears more than once; the first wins' % name)
+        else:
+            extensions[name] = value
+    if rua is None:
+        raise MtaStsError('the record has no rua= field', rule='F3',
+                          hint='publish "v=TLSRPTv1; rua=mailto:tlsrpt@<domain>"')
+    return {'rua': rua, 'extensions': extensions, 'warnings': warnings}
+
+
+def render_tlsrpt_record(rua, domain=None):
+    """``v=TLSRPTv1; rua=<uri>,<uri>``, every URI validated (F3)."""
+    if isinstance(rua, str):
+        rua = [rua]
+    if not rua:
+        raise MtaStsError('rua needs at least one URI', rule='F3', domain=domain, field='tlsrpt_rua',
+                          hint='e.g. mailto:tlsrpt@example.com')
+    uris = [validate_rua(uri, domain) for uri in rua]
+    return '%s; rua=%s' % (TLSRPT_PREFIX, ','.join(uris))
+
+
+def tlsrpt_record(domain, rua):
+    return {'name': tlsrpt_record_name(domain), 'type': 'TXT', 'value': render_tlsrpt_record(rua, domain)}
+
+
+def discover_tlsrpt(records):
+    """F2: the TLS-RPT record that counts among ``records``; returns
+    ``(parsed or None, [Problem])``."""
+    selected = select_records(records, TLSRPT_PREFIX)
+    problems = []
+    if not selected:
+        problems.append(Problem('F2', WARNING, 'no TXT record starting with "v=TLSRPTv1;": '
+                                'no TLS failure reports will be sent',
+                                hint='publish "v=TLSRPTv1; rua=mailto:tlsrpt@<domain>" at _smtp._tls.<domain>'))
+        return None, problems
+    if len(selected) > 1:
+        problems.append(Problem('F2', ERROR, '%d TXT records start with "v=TLSRPTv1;": no TLS-RPT policy'
+                                % len(selected), hint='keep exactly one v=TLSRPTv1 record'))
+        return None, problems
+    try:
+        parsed = parse_tlsrpt_record(selected[0])
+    except MtaStsError as exc:
+        problems.append(Problem(exc.rule or 'F1', ERROR, exc.message, hint=exc.hint))
+        return None, problems
+    for warning in parsed['warnings']:
+        rule, _, message = warning.partition(': ')
+        problems.append(Problem(rule, WARNING, message))
+    return parsed, problems
