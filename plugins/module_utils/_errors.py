@@ -36,7 +36,7 @@ class Problem:
         where = 'line %d: ' % self.line if self.line else ''
         text = '%s: %s%s' % (self.rule, where, self.message)
         if self.hint:
-            text += ' Fix: %s' % self.hint
+            text += '%s Fix: %s' % ('' if text.endswith('.') else '.', self.hint)
         return text
 
     def as_dict(self):

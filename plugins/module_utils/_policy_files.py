@@ -1,0 +1,157 @@
+# Copyright (c) 2026, mailsec.mta_sts contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Writing policy files for the ``policy`` module: plan, compare, write
+atomically, apply file attributes. Private module of the mailsec.mta_sts
+collection; standard library and ansible.module_utils only (runs on the
+managed host)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy import (
+    build_policy,
+    normalize_domain,
+    policy_id,
+    policy_url,
+    policy_warnings,
+    render_policy,
+    validate_policy_id,
+)
+from ansible_collections.mailsec.mta_sts.plugins.module_utils._records import sts_record
+
+
+class PlannedPolicy:
+    """One domain's desired state: the exact bytes and where they go."""
+
+    __slots__ = ('domain', 'state', 'text', 'policy_id', 'path', 'warnings')
+
+    def __init__(self, domain, state, text=None, policy_id=None, path=None, warnings=None):
+        self.domain = domain
+        self.state = state
+        self.text = text
+        self.policy_id = policy_id
+        self.path = path
+        self.warnings = warnings or []
+
+    def result(self, changed):
+        out = {'domain': self.domain, 'state': self.state, 'path': self.path, 'changed': changed}
+        if self.state == 'present':
+            out.update({
+                'policy': self.text,
+                'policy_id': self.policy_id,
+                'sts_record': sts_record(self.domain, self.policy_id),
+                'url': policy_url(self.domain),
+            })
+        return out
+
+
+def plan_policy(spec, path_for=None):
+    """Validate one policy spec (a dict of the module's options) and return
+    a PlannedPolicy. Raises MtaStsError naming the domain, field and rule."""
+    state = spec.get('state') or 'present'
+    if state == 'absent':
+        domain = normalize_domain(spec['domain']) if spec.get('domain') else None
+        path = path_for(domain) if path_for else spec.get('dest')
+        return PlannedPolicy(domain, state, path=path)
+    if not spec.get('domain'):
+        raise MtaStsError('is required', field='domain', hint='give the mail domain, e.g. example.com')
+    if not spec.get('mode'):
+        raise MtaStsError('is required with state=present', rule='B3', domain=spec.get('domain'),
+                          field='mode', hint='set mode to enforce, testing or none')
+    domain, mode, mx, max_age = build_policy(spec['domain'], spec['mode'], spec.get('mx'), spec.get('max_age'))
+    text = render_policy(mode, mx, max_age, domain)
+    pinned = spec.get('policy_id')
+    the_id = validate_policy_id(pinned, domain) if pinned is not None else policy_id(text)
+    warnings = ['%s: %s' % (domain, str(p)) for p in policy_warnings(mode, max_age)]
+    if mode == 'none' and not mx:
+        warnings.append('%s: B7: mode none without mx lines; some senders reject such a policy. '
+                        'Fix: keep the mx list of the policy you retire' % domain)
+    path = path_for(domain) if path_for else spec.get('dest')
+    return PlannedPolicy(domain, state, text=text, policy_id=the_id, path=path, warnings=warnings)
+
+
+def plan_many(specs, path_for):
+    """Plan every spec; collect every error so that one run reports them all
+    and nothing is written when any is wrong."""
+    planned = []
+    errors = []
+    seen = {}
+    for index, spec in enumerate(specs):
+        try:
+            item = plan_policy(spec, path_for)
+        except MtaStsError as exc:
+            errors.append(str(exc) if exc.domain else 'policies[%d]: %s' % (index, exc))
+            continue
+        if item.domain in seen:
+            errors.append('policies[%d]: %s is listed twice (also policies[%d]); list each domain once'
+                          % (index, item.domain, seen[item.domain]))
+            continue
+        seen[item.domain] = index
+        planned.append(item)
+    return planned, errors
+
+
+def read_current(path):
+    """The bytes at ``path``, or None when there is no file."""
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def write_atomically(module, path, data):
+    """Write ``data`` to ``path`` through a temporary file in the same
+    directory and an atomic rename: readers see the old or the new file,
+    never half of one."""
+    directory = os.path.dirname(path) or '.'
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path), suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        module.atomic_move(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def file_args(module, path):
+    params = dict(module.params)
+    params['mode'] = module.params.get('file_mode')
+    return module.load_file_common_arguments(params, path=path)
+
+
+def apply(module, item, backup=False):
+    """Make the file of ``item`` what it should be. Returns (changed, diff,
+    backup_file)."""
+    current = read_current(item.path)
+    before = current.decode('utf-8', errors='replace') if current is not None else ''
+    backup_file = None
+    if item.state == 'absent':
+        if current is None:
+            return False, None, None
+        diff = {'before_header': item.path, 'after_header': item.path, 'before': before, 'after': ''}
+        if not module.check_mode:
+            if backup:
+                backup_file = module.backup_local(item.path)
+            os.unlink(item.path)
+        return True, diff, backup_file
+
+    data = item.text.encode('ascii')
+    changed = current != data
+    diff = None
+    if changed:
+        diff = {'before_header': item.path, 'after_header': item.path, 'before': before, 'after': item.text}
+        if not module.check_mode:
+            if backup and current is not None:
+                backup_file = module.backup_local(item.path)
+            write_atomically(module, item.path, data)
+    if current is not None or not module.check_mode:
+        changed = module.set_fs_attributes_if_different(file_args(module, item.path), changed)
+    return changed, diff, backup_file
