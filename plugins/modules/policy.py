@@ -35,9 +35,9 @@ options:
     description:
       - C(enforce) makes senders refuse delivery to MX hosts that do not match or lack valid TLS;
         C(testing) only reports (TLS-RPT); C(none) withdraws the policy (see the retirement procedure).
+      - One of V(enforce), V(testing), V(none) (lower case); anything else fails naming the domain and rule B3.
       - Required with O(state=present) in the single form.
     type: str
-    choices: [enforce, testing, none]
   mx:
     description:
       - The MX host names or C(*.<suffix>) patterns (a wildcard only as the whole left-most label).
@@ -70,9 +70,8 @@ options:
         type: str
         required: true
       mode:
-        description: As O(mode). Required unless O(policies[].state=absent).
+        description: As O(mode) - V(enforce), V(testing) or V(none). Required unless O(policies[].state=absent).
         type: str
-        choices: [enforce, testing, none]
       mx:
         description: As O(mx).
         type: list
@@ -343,13 +342,15 @@ def run_batch(module):
 def main():
     argument_spec = dict(
         domain=dict(type='str'),
-        mode=dict(type='str', choices=['enforce', 'testing', 'none']),
+        # Checked by the model, not by choices, so that a bad mode is reported
+        # with its domain and rule (B3) like every other input error.
+        mode=dict(type='str'),
         mx=dict(type='list', elements='str'),
         max_age=dict(type='int', default=DEFAULT_MAX_AGE),
         policy_id=dict(type='str'),
         policies=dict(type='list', elements='dict', options=dict(
             domain=dict(type='str', required=True),
-            mode=dict(type='str', choices=['enforce', 'testing', 'none']),
+            mode=dict(type='str'),
             mx=dict(type='list', elements='str'),
             max_age=dict(type='int', default=DEFAULT_MAX_AGE),
             policy_id=dict(type='str'),
