@@ -1,0 +1,205 @@
+# Copyright (c) 2026, mailsec.mta_sts contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The ``records`` module's work: validate every domain, read the current
+records from the primary, plan, and send one UPDATE per zone.
+
+Everything is validated and read before the first UPDATE, so bad input, a
+wrong key (reads are signed), a CNAME or a zone that cannot be found fail
+the run with nothing changed. Private module of the mailsec.mta_sts
+collection.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy import normalize_domain
+from ansible_collections.mailsec.mta_sts.plugins.module_utils._records import (
+    STS_PREFIX,
+    TLSRPT_PREFIX,
+    render_sts_record,
+    render_tlsrpt_record,
+    sts_record_name,
+    tlsrpt_record_name,
+)
+from ansible_collections.mailsec.mta_sts.plugins.module_utils._rfc2136 import (
+    DnsUpdateError,
+    Primary,
+    build_updates,
+    make_key,
+)
+from ansible_collections.mailsec.mta_sts.plugins.module_utils._txt_change import plan_txt
+
+DEFAULT_TTL = 300
+ITEM_KEYS = ('policy_id', 'tlsrpt_rua', 'state', 'zone')
+
+
+class DomainItem:
+    """One domain to publish: the wanted values (None: remove; absent key:
+    leave alone) and, once planned, its zone and TxtPlans."""
+
+    def __init__(self, domain, state, sts_value, tlsrpt_value, manage_tlsrpt, zone):
+        self.domain = domain
+        self.state = state
+        self.sts_value = sts_value
+        self.tlsrpt_value = tlsrpt_value
+        self.manage_tlsrpt = manage_tlsrpt
+        self.zone_option = zone
+        self.zone = None
+        self.plans = []
+
+    @property
+    def changed(self):
+        return any(plan.changed for plan in self.plans)
+
+    def result(self):
+        out = {'domain': self.domain, 'state': self.state, 'zone': self.zone, 'changed': self.changed,
+               'sts': None, 'tlsrpt': None}
+        for plan in self.plans:
+            out[plan.kind] = plan.as_dict()
+        return out
+
+
+def validate_item(raw, defaults, index=None):
+    """A DomainItem from one item (or the single form), with the defaults
+    of the top-level options. Raises MtaStsError naming the domain."""
+    where = 'domains[%d]' % index if index is not None else None
+    values = dict(defaults)
+    values.update({k: v for k, v in raw.items() if k in ITEM_KEYS and v is not None})
+    try:
+        domain = normalize_domain(raw.get('domain'))
+    except MtaStsError as exc:
+        raise exc.with_context(field='%s.domain' % where if where else 'domain') from None
+    state = values.get('state') or 'present'
+    rua = values.get('tlsrpt_rua')
+    if state == 'present':
+        policy_id = values.get('policy_id')
+        if policy_id is None:
+            raise MtaStsError('policy_id is required with state=present', rule='A4', domain=domain,
+                              field='policy_id', hint='pass the policy_id returned by mailsec.mta_sts.policy')
+        sts_value = render_sts_record(policy_id, domain)  # validates A4, renders A6
+        if rua is None:
+            return DomainItem(domain, state, sts_value, None, False, values.get('zone'))
+        if not rua:
+            return DomainItem(domain, state, sts_value, None, True, values.get('zone'))
+        return DomainItem(domain, state, sts_value, render_tlsrpt_record(rua, domain), True, values.get('zone'))
+    if rua:
+        raise MtaStsError('state=absent removes the TLS-RPT record too, but tlsrpt_rua lists URIs', domain=domain,
+                          field='tlsrpt_rua', hint='drop tlsrpt_rua, or use state=present with the new policy_id')
+    return DomainItem(domain, state, None, None, True, values.get('zone'))
+
+
+def validate_items(params):
+    """Every item validated; raises MtaStsError listing every bad one."""
+    defaults = {key: params.get(key) for key in ITEM_KEYS}
+    if params.get('domains') is None:
+        return [validate_item({'domain': params.get('domain')}, defaults)]
+    items = []
+    errors = []
+    seen = {}
+    for index, raw in enumerate(params['domains']):
+        try:
+            item = validate_item(raw, defaults, index)
+        except MtaStsError as exc:
+            errors.append(str(exc))
+            continue
+        if item.domain in seen:
+            errors.append('%s: listed twice (domains[%d] and domains[%d])' % (item.domain, seen[item.domain], index))
+            continue
+        seen[item.domain] = index
+        items.append(item)
+    if errors:
+        raise MtaStsError('%d invalid domain%s, nothing changed:\n- %s'
+                          % (len(errors), '' if len(errors) == 1 else 's', '\n- '.join(errors)))
+    return items
+
+
+def plan_items(primary, items, ttl):
+    """Find each zone, read the records and plan. Raises DnsUpdateError
+    (server trouble) or MtaStsError (CNAMEs, every one listed)."""
+    zone_cache = {}
+    refused = []
+    for item in items:
+        names = [('sts', STS_PREFIX, sts_record_name(item.domain), item.sts_value)]
+        if item.manage_tlsrpt:
+            names.append(('tlsrpt', TLSRPT_PREFIX, tlsrpt_record_name(item.domain), item.tlsrpt_value))
+        for kind, prefix, name, value in names:
+            key = (name, item.zone_option)
+            if key not in zone_cache:
+                zone_cache[key] = primary.find_zone(name, item.zone_option)
+            zone = zone_cache[key]
+            if item.zone is None:
+                item.zone = zone
+            elif zone != item.zone:
+                raise MtaStsError('%s is in zone %s but %s is in zone %s; one UPDATE cannot change both atomically'
+                                  % (sts_record_name(item.domain), item.zone, name, zone), domain=item.domain,
+                                  hint='publish TLS-RPT for this domain in a separate task (tlsrpt_rua unset here)')
+            records, current_ttl, cname = primary.read_txt(name, zone)
+            if cname:
+                # A7: the record is delegated; writing here would be ignored
+                # (or break the delegation). The provider owns it.
+                refused.append('%s is a CNAME to %s (zone %s): the record is delegated there (RFC-NOTES A7). '
+                               'Fix: publish the record at %s with whoever runs that zone, or remove the CNAME first'
+                               % (name, cname, zone, cname))
+                continue
+            item.plans.append(plan_txt(name, kind, prefix, records, current_ttl, value, ttl))
+    if refused:
+        raise MtaStsError('refusing to write, nothing changed:\n- %s' % '\n- '.join(refused))
+
+
+def diff_of(items):
+    before = []
+    after = []
+    for item in items:
+        for plan in item.plans:
+            if plan.changed:
+                before.extend(plan.zone_lines('before'))
+                after.extend(plan.zone_lines('after'))
+    return {'before': '\n'.join(before) + ('\n' if before else ''),
+            'after': '\n'.join(after) + ('\n' if after else ''),
+            'before_header': 'TXT records (before)', 'after_header': 'TXT records (after)'}
+
+
+def publish(params, check_mode):
+    """Run the module. Returns the result dict; raises MtaStsError or
+    DnsUpdateError (with ``changed_zones`` when some zones were updated)."""
+    items = validate_items(params)
+    key = make_key(params.get('key_name'), params.get('key_secret'), params.get('key_algorithm'))
+    ttl = params.get('ttl')
+    primary = Primary(params['server'], params.get('port') or 53, key, params.get('timeout'))
+    try:
+        plan_items(primary, items, ttl)
+        zones = {}
+        for item in items:
+            zones.setdefault(item.zone, []).append(item)
+        zone_results = []
+        done = []
+        for zone in sorted(zones):
+            updates = build_updates(zone, [item.plans for item in zones[zone]], key)
+            if updates and not check_mode:
+                for update in updates:
+                    try:
+                        primary.send_update(update, zone)
+                    except DnsUpdateError as exc:
+                        if done:
+                            exc.message += ('. Zones already updated in this run: %s' % ', '.join(done))
+                        exc.changed_zones = list(done)
+                        raise
+                done.append(zone)
+            zone_results.append({
+                'zone': zone,
+                'changed': bool(updates),
+                'updates': 0 if check_mode else len(updates),
+                'serial': primary.serial(zone),
+                'domains': len(zones[zone]),
+            })
+    finally:
+        primary.close()
+    changed = any(item.changed for item in items)
+    return {
+        'changed': changed,
+        'domains': [item.result() for item in items],
+        'zones': zone_results,
+        'updates': sum(z['updates'] for z in zone_results),
+        'diff': diff_of(items),
+    }
