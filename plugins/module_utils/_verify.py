@@ -126,9 +126,9 @@ def judge_sts_record(answer_status, answer_error, records, cnames=()):
         findings.append(finding('sts_record', INFO, 'A7', '%s is an alias (CNAME) followed to its target' % alias))
     parsed, problems = discover_sts(records)
     findings.extend(from_problem('sts_record', problem) for problem in problems)
-    for record in select_records(records, STS_PREFIX):
+    for record, text in zip(records, texts):
         strings = record if isinstance(record, (list, tuple)) else [record]
-        if len(strings) > 1:
+        if len(strings) > 1 and text.startswith(STS_PREFIX):
             findings.append(finding('sts_record', INFO, 'A2', 'the record is split into %d strings; senders join '
                                     'them without spaces' % len(strings)))
     return parsed, findings, texts
