@@ -1,0 +1,138 @@
+# Copyright (c) 2026, mailsec.mta_sts contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Does a certificate serve the policy host names it is meant for?
+
+Used by the ``cert_coverage`` module on the policy host, before nginx is
+pointed at a certificate: the leaf must carry a SAN DNS name matching each
+``mta-sts.<domain>`` (C1, C5), be valid now (and for ``min_days`` more when
+renewal is wanted), and match its private key.
+
+Private module of the mailsec.mta_sts collection; needs ``cryptography`` on
+the managed host.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy import mx_match
+
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+except ImportError:  # pragma: no cover - reported by the module with missing_required_lib
+    HAS_CRYPTOGRAPHY = False
+else:
+    HAS_CRYPTOGRAPHY = True
+
+SECONDS_PER_DAY = 86400
+
+
+def name_covered(name, dns_names):
+    """C1: is ``name`` one of the SAN ``dns_names``?
+
+    A wildcard counts only as the whole left-most label and for exactly one
+    label (``*.example.com`` covers ``mta-sts.example.com``, not
+    ``example.com`` nor ``a.mta-sts.example.com``): the same rule as the MX
+    pattern match of D1, so the code is shared.
+    """
+    return mx_match(name, dns_names)
+
+
+def _utc(value):
+    if value.tzinfo is None:
+        return value.replace(tzinfo=datetime.timezone.utc)
+    return value
+
+
+def _not_after(cert):
+    value = getattr(cert, 'not_valid_after_utc', None)
+    return value if value is not None else _utc(cert.not_valid_after)
+
+
+def _not_before(cert):
+    value = getattr(cert, 'not_valid_before_utc', None)
+    return value if value is not None else _utc(cert.not_valid_before)
+
+
+def _dns_names(cert):
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return []
+    return [name.lower() for name in ext.value.get_values_for_type(x509.DNSName)]
+
+
+def _spki(public_key):
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def inspect_certificate(cert_pem, key_pem, names, now=None, min_days=0):
+    """Check one certificate (PEM, leaf first) and its key against ``names``.
+
+    ``cert_pem`` / ``key_pem`` are bytes or None when the file is missing.
+    Returns a dict: ``exists``, ``dns_names``, ``covered`` and ``missing``
+    (of ``names``), ``not_after`` (ISO 8601), ``days_left``, ``key_matches``,
+    ``usable`` (nginx can serve the covered names with it now), ``complete``
+    (usable and covers every name), ``renew`` (not complete, or fewer than
+    ``min_days`` days left) and ``problems`` (sentences naming the rule).
+    """
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    names = [name.lower() for name in names]
+    result = {
+        'exists': cert_pem is not None,
+        'dns_names': [],
+        'covered': [],
+        'missing': list(names),
+        'not_after': None,
+        'days_left': None,
+        'key_matches': False,
+        'usable': False,
+        'complete': False,
+        'renew': True,
+        'problems': [],
+    }
+    problems = result['problems']
+    if cert_pem is None:
+        problems.append('the certificate file does not exist')
+        return result
+    try:
+        certs = x509.load_pem_x509_certificates(cert_pem)
+    except ValueError as exc:
+        problems.append('the certificate file is not PEM certificates: %s' % exc)
+        return result
+    leaf = certs[0]
+    dns_names = _dns_names(leaf)
+    result['dns_names'] = dns_names
+    result['covered'] = [name for name in names if name_covered(name, dns_names)]
+    result['missing'] = [name for name in names if name not in result['covered']]
+    if result['missing']:
+        problems.append('C1: no SAN DNS name matches %s (the certificate has: %s)'
+                        % (', '.join(result['missing']), ', '.join(dns_names) or 'no DNS names'))
+
+    not_after = _not_after(leaf)
+    result['not_after'] = not_after.strftime('%Y-%m-%dT%H:%M:%SZ')
+    seconds_left = (not_after - now).total_seconds()
+    result['days_left'] = int(seconds_left // SECONDS_PER_DAY)
+    valid_now = _not_before(leaf) <= now < not_after
+    if not valid_now:
+        problems.append('C1: the certificate is not valid now (valid %s to %s)'
+                        % (_not_before(leaf).strftime('%Y-%m-%dT%H:%M:%SZ'), result['not_after']))
+
+    if key_pem is None:
+        problems.append('the private key file does not exist')
+    else:
+        try:
+            key = serialization.load_pem_private_key(key_pem, password=None)
+        except (ValueError, TypeError) as exc:
+            problems.append('the private key is not an unencrypted PEM key: %s' % exc)
+        else:
+            result['key_matches'] = _spki(key.public_key()) == _spki(leaf.public_key())
+            if not result['key_matches']:
+                problems.append('the private key does not belong to the certificate')
+
+    result['usable'] = valid_now and result['key_matches'] and bool(result['covered'])
+    result['complete'] = result['usable'] and not result['missing']
+    result['renew'] = not result['complete'] or seconds_left < min_days * SECONDS_PER_DAY
+    return result

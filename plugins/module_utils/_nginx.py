@@ -1,0 +1,163 @@
+# Copyright (c) 2026, mailsec.mta_sts contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Run an nginx instance by its pid file, with or without a service manager.
+
+``nginx -s reload`` only sends a signal: when the new configuration cannot be
+applied (an address already in use, a certificate that cannot be loaded),
+the master logs the error and keeps serving the old configuration, and the
+command still succeeds. A reload is only confirmed here when the master has
+started new worker processes; otherwise the new lines of the error log are
+returned as the reason.
+
+Private module of the mailsec.mta_sts collection (Linux: reads /proc).
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+
+class NginxError(Exception):
+    """nginx refused a configuration or did not start, stop or reload."""
+
+
+def read_pid(pid_file):
+    """The pid in ``pid_file`` if that process is alive and is nginx, else None."""
+    try:
+        with open(pid_file) as handle:
+            pid = int(handle.read().strip() or 0)
+    except (OSError, ValueError):
+        return None
+    if pid <= 0 or not is_nginx(pid):
+        return None
+    return pid
+
+
+def is_nginx(pid):
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as handle:
+            cmdline = handle.read()
+    except OSError:
+        return False
+    return b'nginx' in cmdline
+
+
+def children(pid, proc='/proc'):
+    """The pids of the live child processes of ``pid``."""
+    found = set()
+    for entry in os.listdir(proc):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(os.path.join(proc, entry, 'stat')) as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        # Field 4 is the parent pid; the command (field 2) may contain spaces
+        # and parentheses, so split after its closing parenthesis.
+        fields = stat[stat.rfind(')') + 2:].split()
+        if len(fields) > 1 and fields[1] == str(pid):
+            found.add(int(entry))
+    return found
+
+
+def log_size(path):
+    try:
+        return os.path.getsize(path) if path else 0
+    except OSError:
+        return 0
+
+
+def log_tail(path, offset, limit=4000):
+    """What ``path`` gained after ``offset`` bytes (the last ``limit`` characters)."""
+    if not path:
+        return ''
+    try:
+        with open(path, 'rb') as handle:
+            handle.seek(offset)
+            data = handle.read()
+    except OSError:
+        return ''
+    return data.decode('utf-8', errors='replace')[-limit:].strip()
+
+
+class Nginx:
+    """One nginx instance: binary, main configuration and pid file."""
+
+    def __init__(self, binary, config, pid_file, error_log=None, timeout=15.0, sleep=time.sleep):
+        self.binary = binary
+        self.config = config
+        self.pid_file = pid_file
+        self.error_log = error_log
+        self.timeout = timeout
+        self._sleep = sleep
+
+    def _command(self, *args):
+        return [self.binary, '-c', self.config] + list(args)
+
+    def pid(self):
+        return read_pid(self.pid_file)
+
+    def test(self):
+        """``nginx -t``; raises NginxError with nginx's own message."""
+        proc = subprocess.run(self._command('-t'), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, check=False)
+        output = proc.stdout.decode('utf-8', errors='replace').strip()
+        if proc.returncode != 0:
+            raise NginxError('nginx -t -c %s failed: %s' % (self.config, output))
+        return output
+
+    def _wait(self, condition, what):
+        deadline = time.monotonic() + self.timeout
+        while True:
+            value = condition()
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                raise NginxError('%s within %s seconds' % (what, self.timeout))
+            self._sleep(0.1)
+
+    def start(self):
+        """Start the daemon (nginx forks into the background) and wait for its pid file."""
+        offset = log_size(self.error_log)
+        with tempfile.TemporaryFile() as output:
+            # Not through a pipe: the daemon may keep stderr open for ever.
+            proc = subprocess.run(self._command(), stdin=subprocess.DEVNULL, stdout=output,
+                                  stderr=output, check=False, start_new_session=True)
+            output.seek(0)
+            text = output.read().decode('utf-8', errors='replace').strip()
+        if proc.returncode != 0:
+            raise NginxError('nginx -c %s did not start: %s %s'
+                             % (self.config, text, log_tail(self.error_log, offset)))
+        try:
+            return self._wait(self.pid, 'nginx -c %s wrote no live pid to %s' % (self.config, self.pid_file))
+        except NginxError as exc:
+            raise NginxError('%s: %s' % (exc, log_tail(self.error_log, offset))) from None
+
+    def reload(self, pid):
+        """SIGHUP and wait for new workers: the sign that the new configuration is live."""
+        before = children(pid)
+        offset = log_size(self.error_log)
+        os.kill(pid, signal.SIGHUP)
+
+        def new_workers():
+            if not is_nginx(pid):
+                raise NginxError('the nginx master %d exited during the reload: %s'
+                                 % (pid, log_tail(self.error_log, offset)))
+            return children(pid) - before
+
+        try:
+            self._wait(new_workers, 'nginx (pid %d) started no workers with the new configuration' % pid)
+        except NginxError as exc:
+            raise NginxError('%s; it keeps serving the previous configuration. nginx said: %s'
+                             % (exc, log_tail(self.error_log, offset) or '(nothing in %s)' % self.error_log)) from None
+
+    def stop(self, pid):
+        os.kill(pid, signal.SIGQUIT)
+        self._wait(lambda: not is_nginx(pid), 'nginx (pid %d) did not stop' % pid)

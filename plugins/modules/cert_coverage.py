@@ -1,0 +1,237 @@
+#!/usr/bin/python
+# Copyright (c) 2026, mailsec.mta_sts contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cert_coverage
+short_description: Check in one task that certificates cover the MTA-STS policy host names
+version_added: 0.1.0
+description:
+  - Reads many certificate and private key files on the managed host and reports, for each,
+    which of the given host names its SAN DNS names cover (a wildcard only as the whole
+    left-most label), whether it is valid now and for how many more days, and whether the key
+    belongs to it.
+  - Written for the M(mailsec.mta_sts.policy_host) role, which checks every certificate it is
+    about to give nginx in one task however many domains it serves, and refuses one that does
+    not cover C(mta-sts.<domain>) before nginx uses it. Its options and return values may
+    change with that role; prefer the role to calling this module directly.
+  - Never changes anything.
+author:
+  - mailsec.mta_sts contributors
+requirements:
+  - cryptography >= 3.3 on the managed host
+options:
+  certificates:
+    description: The certificates to check.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      id:
+        description: A name for this certificate, echoed in the result.
+        type: str
+        required: true
+      cert:
+        description: The PEM certificate file, leaf first (a full chain is fine).
+        type: path
+        required: true
+      key:
+        description: The PEM private key file (unencrypted).
+        type: path
+        required: true
+      names:
+        description: The host names the certificate must cover, for example C(mta-sts.example.com).
+        type: list
+        elements: str
+        required: true
+  min_days:
+    description:
+      - A certificate with fewer days of validity left is reported with C(renew=true).
+    type: int
+    default: 0
+  require_complete:
+    description:
+      - Fail, listing every problem, unless each certificate exists, is valid now, matches its
+        key and covers all its names.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - RFC 8461 section 3.3 (RFC-NOTES C1, C5) - a sender accepts the policy only from a server whose
+    certificate carries a SAN DNS name matching C(mta-sts.<domain>); the common name is not used.
+  - The chain is not checked against a trust store here; M(mailsec.mta_sts.verify) checks the
+    live host as a sender does.
+seealso:
+  - module: mailsec.mta_sts.verify
+  - module: community.crypto.x509_certificate_info
+"""
+
+EXAMPLES = r"""
+- name: Refuse certificates that do not cover the policy hosts
+  mailsec.mta_sts.cert_coverage:
+    require_complete: true
+    certificates:
+      - id: wildcard
+        cert: /etc/ssl/mta-sts/wildcard.example.net.pem
+        key: /etc/ssl/mta-sts/wildcard.example.net.key
+        names:
+          - mta-sts.example.net
+      - id: example-com
+        cert: /etc/ssl/mta-sts/example.com.pem
+        key: /etc/ssl/mta-sts/example.com.key
+        names:
+          - mta-sts.example.com
+
+- name: Which ACME certificates need a new issuance (missing names or under 30 days left)
+  mailsec.mta_sts.cert_coverage:
+    min_days: 30
+    certificates: "{{ acme_batches }}"
+  register: coverage
+"""
+
+RETURN = r"""
+certificates:
+  description: One entry per item of O(certificates), in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The O(certificates[].id).
+      type: str
+      sample: example-com
+    exists:
+      description: Whether the certificate file exists.
+      type: bool
+      sample: true
+    dns_names:
+      description: The SAN DNS names of the leaf certificate, lower case.
+      type: list
+      elements: str
+      sample: [mta-sts.example.com]
+    covered:
+      description: The O(certificates[].names) that a SAN DNS name matches.
+      type: list
+      elements: str
+      sample: [mta-sts.example.com]
+    missing:
+      description: The O(certificates[].names) that no SAN DNS name matches.
+      type: list
+      elements: str
+      sample: []
+    not_after:
+      description: End of validity (UTC, ISO 8601), or null when unreadable.
+      type: str
+      sample: '2027-02-27T10:00:00Z'
+    days_left:
+      description: Whole days of validity left, or null when unreadable.
+      type: int
+      sample: 89
+    key_matches:
+      description: Whether the private key belongs to the certificate.
+      type: bool
+      sample: true
+    usable:
+      description: Valid now, matching its key, covering at least one name.
+      type: bool
+      sample: true
+    complete:
+      description: Usable and covering every name.
+      type: bool
+      sample: true
+    renew:
+      description: Not complete, or fewer than O(min_days) days left.
+      type: bool
+      sample: false
+    problems:
+      description: What is wrong, one sentence each.
+      type: list
+      elements: str
+      sample: []
+usable:
+  description: The ids of the usable certificates.
+  returned: always
+  type: list
+  elements: str
+  sample: [example-com]
+renew:
+  description: The ids of the certificates to (re)issue.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.mailsec.mta_sts.plugins.module_utils._certs import (
+    HAS_CRYPTOGRAPHY,
+    inspect_certificate,
+)
+
+
+def _read(path):
+    if not os.path.exists(path):
+        return None
+    with open(path, 'rb') as handle:
+        return handle.read()
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            certificates=dict(type='list', elements='dict', required=True, options=dict(
+                id=dict(type='str', required=True),
+                cert=dict(type='path', required=True),
+                key=dict(type='path', required=True, no_log=False),
+                names=dict(type='list', elements='str', required=True),
+            )),
+            min_days=dict(type='int', default=0),
+            require_complete=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib('cryptography'))
+
+    results = []
+    failures = []
+    for item in module.params['certificates']:
+        try:
+            cert_pem = _read(item['cert'])
+            key_pem = _read(item['key'])
+        except OSError as exc:
+            module.fail_json(msg='certificate %s: cannot read %s' % (item['id'], exc))
+        result = inspect_certificate(cert_pem, key_pem, item['names'], min_days=module.params['min_days'])
+        result.update(id=item['id'], cert=item['cert'], key=item['key'])
+        results.append(result)
+        if not result['complete']:
+            failures.append('%s (%s, key %s): %s' % (item['id'], item['cert'], item['key'], '; '.join(result['problems'])))
+
+    output = dict(
+        changed=False,
+        certificates=results,
+        usable=[r['id'] for r in results if r['usable']],
+        renew=[r['id'] for r in results if r['renew']],
+    )
+    if failures and module.params['require_complete']:
+        module.fail_json(
+            msg='%d certificate(s) cannot serve their MTA-STS policy hosts (RFC-NOTES C1): %s. '
+                'Fix: give a certificate and matching key whose SAN DNS names include every '
+                'mta-sts.<domain> it serves (or a *.<domain> wildcard), valid now'
+                % (len(failures), ' | '.join(failures)),
+            **output)
+    module.exit_json(**output)
+
+
+if __name__ == '__main__':
+    main()
