@@ -12,7 +12,7 @@ options:
     description:
       - Seconds allowed for each network operation.
       - A DNS question (all retries of it included), the whole policy fetch from one address
-        (connect, TLS handshake, request and the complete body: a total time cap, RFC 8461
+        (connect, TLS handshake, request and the complete body, a total time cap; RFC 8461
         section 3.3 suggests one minute), and each step of an SMTP probe.
     type: float
     default: 10

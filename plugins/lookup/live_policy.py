@@ -10,11 +10,11 @@ version_added: 0.1.0
 description:
   - Looks up the C(_mta-sts) TXT record of each domain and fetches its policy from
     C(https://mta-sts.<domain>/.well-known/mta-sts.txt) exactly as a sending MTA does
-    (RFC 8461 section 3.3): SNI and certificate checks for the policy host name, no redirects,
+    (RFC 8461 section 3.3), with SNI and certificate checks for the policy host name, no redirects,
     status 200 and C(text/plain) only, size and time caps.
   - Uses the same code as M(mailsec.mta_sts.verify), which checks much more (MX hosts, TLS-RPT).
 author:
-  - mailsec.mta_sts contributors
+  - mailsec.mta_sts contributors (@mailsec)
 requirements:
   - dnspython >= 2.4.0
 options:

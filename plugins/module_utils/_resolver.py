@@ -158,7 +158,7 @@ def parse_nameserver(spec):
         if rest:
             port = _port(rest[1:], spec)
     elif text.count(':') == 1:
-        host, _, port_text = text.partition(':')
+        host, _colon, port_text = text.partition(':')
         port = _port(port_text, spec)
     try:
         return [(str(ipaddress.ip_address(host)), port)]

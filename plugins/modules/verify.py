@@ -24,8 +24,9 @@ description:
     once per run even when many domains share them (hosting providers).
   - Runs on the controller and changes nothing but the optional O(report) file.
 author:
-  - mailsec.mta_sts contributors
+  - mailsec.mta_sts contributors (@mailsec)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - mailsec.mta_sts.resolver
   - mailsec.mta_sts.tls_trust
   - mailsec.mta_sts.timeout
@@ -38,6 +39,7 @@ attributes:
   diff_mode:
     support: none
   platform:
+    support: full
     platforms: posix
 options:
   domains:
@@ -69,7 +71,7 @@ options:
         hex digits of their SHA-256, as M(mailsec.mta_sts.policy) computes it), report an
         error (V(true)) or only information (V(false)).
       - Set it to V(true) for domains deployed with this collection, whose ids are always
-        derived: a difference then means that the policy changed but the id was not bumped
+        derived, so a difference then means that the policy changed but the id was not bumped
         (RFC-NOTES E1), or that the new id is not published yet.
       - Leave it V(false) for domains that use their own id scheme (dates, counters).
       - Ignored for a domain with an explicit C(policy_id) expectation, which is compared instead.
@@ -91,7 +93,7 @@ options:
     default: error
   retries:
     description:
-      - How many times to check again the domains that would fail the task (for O(fail_on=never):
+      - How many times to check again the domains that would fail the task (with O(fail_on=never),
         the domains with errors), waiting O(delay) seconds before each new attempt.
       - Every attempt asks DNS and the servers afresh. Use it after a deploy to wait until
         the change has converged.

@@ -423,7 +423,7 @@ def test_once_cache_computes_each_key_once_across_threads():
         return 'answer'
 
     out = []
-    threads = [threading.Thread(target=lambda: out.append(cache.get(('mx', 'A'), compute))) for _ in range(20)]
+    threads = [threading.Thread(target=lambda: out.append(cache.get(('mx', 'A'), compute))) for _index in range(20)]
     for thread in threads:
         thread.start()
     time.sleep(0.05)
@@ -442,7 +442,7 @@ def test_once_cache_caches_failures():
         calls.append(1)
         raise OSError('down')
 
-    for _ in range(3):
+    for _attempt in range(3):
         with pytest.raises(OSError):
             cache.get('k', compute)
     assert len(calls) == 1
