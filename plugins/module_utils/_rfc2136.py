@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import socket
 import struct
-import time
 import traceback
 
 try:
@@ -234,7 +233,7 @@ class Primary:
                 return self._recv_exactly(self._sock, length)
             except socket.timeout:
                 self.close()
-                raise DnsUpdateError('%s: no answer within %s seconds while %s (%s). Fix: check that the DNS server '
+                raise DnsUpdateError('%s: no answer within %s seconds while %s, with %s. Fix: check that the DNS server '
                                      'runs and answers TCP queries, or raise timeout' % (self.where, self.timeout, doing, self.key_text)) from None
             except (EOFError, OSError) as exc:
                 self.close()
@@ -403,5 +402,3 @@ class Primary:
         raise DnsUpdateError('%s: the update was not applied. Fix: check the server log for zone %s' % (head, zone))
 
 
-def elapsed_since(start):
-    return round(time.monotonic() - start, 3)
