@@ -1,0 +1,226 @@
+# mailsec.mta_sts: developer and CI commands. `make help` lists them.
+#
+# `make test` is what CI runs (.ci/run). It sets the machine up once (Debian
+# packages, a pinned tool venv, community.crypto, the ansible-test get-pip
+# stand-in; stamp files inside .venv and .cache make later runs skip it all),
+# copies the tree to where ansible-test wants a collection, runs every suite
+# even after a failure, and ends with one "N passed, N failed" line.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+# Each recipe is one bash script: `exit` ends it, variables carry across lines.
+.ONESHELL:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules --no-print-directory
+
+# --- Paths (other suites may rely on these) ---------------------------------
+
+PYTHON ?= python3.11
+PYTHON_VERSION := 3.11
+VENV := $(CURDIR)/.venv
+VENV_BIN := $(VENV)/bin
+CACHE := $(CURDIR)/.cache
+# `make test` reads per-suite "skipped" markers from here.
+RESULTS := $(CACHE)/results
+
+# ansible-test needs the collection at .../ansible_collections/<ns>/<name>,
+# physically (a symlink is refused), so `make build` copies the tree there.
+BUILD := $(CURDIR)/build
+COLLECTION := $(BUILD)/ansible_collections/mailsec/mta_sts
+DIST := $(BUILD)/dist
+# The build copy lies inside this git work tree, where it is ignored: left to
+# itself ansible-test would find the outer .git and see no files at all.
+# Pointing it at the copy makes it list the copy's files as they are.
+ANSIBLE_TEST := env ANSIBLE_TEST_CONTENT_ROOT=$(COLLECTION) ansible-test
+
+# Galaxy is unreachable here; collections we depend on come out of the
+# `ansible` community package on PyPI (see tests/setup/extract_collections.py).
+ANSIBLE_BUNDLE_VERSION := 12.3.0
+DEPENDENCY_COLLECTIONS := community.crypto
+DEPS_COLLECTIONS := $(CACHE)/collections
+
+# Setup stamps, each inside what it vouches for: remove .venv or .cache and
+# the matching setup step runs again.
+VENV_STAMP := $(VENV)/.installed-requirements-dev
+DEPS_STAMP := $(DEPS_COLLECTIONS)/.extracted-from-ansible-$(ANSIBLE_BUNDLE_VERSION)
+
+# The lab: a loopback DNS/ACME/SMTP world in a private network namespace.
+LAB_RUN := $(CURDIR)/tests/lab/run
+
+# Every recipe sees the venv's tools first (molecule needs ansible-config on
+# PATH) and resolves collections from the build copy and the dependencies.
+export PATH := $(VENV_BIN):$(subst $(VENV_BIN):,,$(PATH))
+export ANSIBLE_COLLECTIONS_PATH := $(BUILD):$(DEPS_COLLECTIONS)
+
+# Debian packages the tests and the lab need, in one place.
+APT_PACKAGES := \
+	bind9-dnsutils ca-certificates curl git iproute2 knot knot-dnsutils make \
+	nginx openssl pebble postfix procps python3-venv rsync shellcheck util-linux
+
+# Extra arguments, e.g. `make integration INTEGRATION_ARGS="-vvv policy"`.
+INTEGRATION_ARGS ?=
+MOLECULE_ARGS ?=
+
+# Packages from APT_PACKAGES that are not installed (evaluated when used).
+missing_packages = $(shell for p in $(APT_PACKAGES); do \
+	dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | grep -qx 'install ok installed' || echo "$$p"; done)
+
+# $(call skip,reason): report a suite as skipped to `make test`, then stop the recipe.
+skip = { echo "SKIPPED $@: $(1)"; mkdir -p $(RESULTS); echo "$(1)" > $(RESULTS)/$@.skipped; exit 0; }
+
+# $(call in_lab,command...): run a command inside the lab if the lab exists.
+# The lab runs the command in its own network namespace, with the venv first
+# on PATH and the collection paths above; without tests/lab/run it runs here.
+in_lab = $(if $(wildcard $(LAB_RUN)),$(LAB_RUN) --,) env PATH="$$PATH" ANSIBLE_COLLECTIONS_PATH="$$ANSIBLE_COLLECTIONS_PATH" $(1)
+
+# Refuse the lab suites when its Debian packages are missing (non-root setup).
+lab_packages_or_skip = if [ -e $(LAB_RUN) ] && [ -n "$(strip $(missing_packages))" ]; then \
+	$(call skip,lab packages missing: $(strip $(missing_packages)) - run make setup as root); fi
+
+.PHONY: help
+help: ## List the targets
+	@echo "Usage: make TARGET"
+	@echo
+	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  %-13s %s\n", $$1, $$2 }'
+
+# --- Setup --------------------------------------------------------------------
+
+.PHONY: setup
+setup: packages $(VENV_STAMP) $(DEPS_STAMP) ansible-test-cache ## Install what the tests need (once; stamps make reruns fast)
+
+.PHONY: packages
+packages:
+	@missing="$(strip $(missing_packages))"
+	if [ -z "$$missing" ]; then echo "Debian packages: all present"; exit 0; fi
+	if [ "$$(id -u)" != 0 ]; then
+	  echo "Debian packages missing (not root, not installing): $$missing"
+	  echo "  as root: apt-get install -y --no-install-recommends $$missing"
+	  echo "  the lab suites (integration, molecule) will be skipped"
+	  exit 0
+	fi
+	echo "Debian packages missing: $$missing"
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(APT_PACKAGES)
+
+# Re-runs when the pins change. pip's output goes to a log (it is long).
+$(VENV_STAMP): tests/requirements-dev.txt
+	@[ -x $(VENV_BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	mkdir -p $(CACHE)
+	echo "Installing tools into $(VENV) (log: $(CACHE)/pip-install.log)"
+	$(VENV_BIN)/python -m pip install --disable-pip-version-check -r tests/requirements-dev.txt \
+	  > $(CACHE)/pip-install.log 2>&1 || { tail -n 40 $(CACHE)/pip-install.log; exit 1; }
+	$(VENV_BIN)/ansible --version | sed -n 1p
+	touch $@
+
+$(DEPS_STAMP): tests/setup/extract_collections.py | $(VENV_STAMP)
+	@echo "Extracting $(DEPENDENCY_COLLECTIONS) from ansible==$(ANSIBLE_BUNDLE_VERSION) into $(DEPS_COLLECTIONS)"
+	rm -rf $(CACHE)/downloads
+	$(VENV_BIN)/python -m pip download --disable-pip-version-check -q --no-deps ansible==$(ANSIBLE_BUNDLE_VERSION) \
+	  -d $(CACHE)/downloads 2> $(CACHE)/pip-download.log || { cat $(CACHE)/pip-download.log; exit 1; }
+	$(VENV_BIN)/python tests/setup/extract_collections.py $(CACHE)/downloads/ansible-$(ANSIBLE_BUNDLE_VERSION)-*.whl \
+	  $(DEPS_COLLECTIONS) $(DEPENDENCY_COLLECTIONS)
+	rm -rf $(CACHE)/downloads $(DEPS_COLLECTIONS)/.extracted-from-ansible-*
+	touch $@
+
+# ansible-test bootstraps each venv it makes with a get-pip script downloaded
+# from a host these machines cannot reach; it looks in its cache first, so
+# put an offline stand-in there (tests/setup/get_pip_standin.py says how).
+.PHONY: ansible-test-cache
+ansible-test-cache: $(VENV_STAMP)
+	@$(VENV_BIN)/python tests/setup/seed_get_pip.py
+
+# --- Build --------------------------------------------------------------------
+
+# A fresh copy: files deleted or newly ignored in the tree vanish from the copy
+# too; only ansible-test's own output there is kept between runs.
+.PHONY: build
+build: ## Copy the tree to build/ansible_collections/mailsec/mta_sts
+	@mkdir -p $(COLLECTION)
+	rsync -a --delete --delete-excluded \
+	  --filter='P /tests/output/' \
+	  --exclude=/.git --exclude=/.venv/ --exclude=/build/ --exclude=/.cache/ --exclude=/tests/output/ \
+	  --filter=':- .gitignore' \
+	  ./ $(COLLECTION)/
+	echo "Built $(COLLECTION)"
+
+# --- Suites -------------------------------------------------------------------
+
+.PHONY: lint
+lint: setup build ## ansible-lint (production profile, offline)
+	ansible-lint --offline
+
+.PHONY: sanity
+sanity: setup build ## ansible-test sanity (no ignore files)
+	@cd $(COLLECTION)
+	set -x
+	$(ANSIBLE_TEST) sanity --venv --python $(PYTHON_VERSION)
+
+.PHONY: units
+units: setup build ## ansible-test units
+	@[ -n "$$(find tests/unit -name 'test_*.py' -print -quit)" ] || $(call skip,no unit tests in tests/unit)
+	cd $(COLLECTION)
+	set -x
+	$(ANSIBLE_TEST) units --venv --python $(PYTHON_VERSION)
+
+.PHONY: integration
+integration: setup build ## ansible-test integration, all targets, inside the lab
+	@[ -n "$$(find tests/integration/targets -mindepth 1 -maxdepth 1 -type d -print -quit)" ] \
+	  || $(call skip,no targets in tests/integration/targets)
+	$(lab_packages_or_skip)
+	cd $(COLLECTION)
+	set -x
+	$(call in_lab,$(ANSIBLE_TEST) integration --local --python $(PYTHON_VERSION) \
+	  --python-interpreter $(VENV_BIN)/python -v $(INTEGRATION_ARGS))
+
+# Scenarios: extensions/molecule/<name>/molecule.yml (collection mode, run from
+# the collection root) and roles/<role>/molecule/<name>/molecule.yml (run from
+# the role). Each runs in a lab of its own.
+.PHONY: molecule
+molecule: setup build ## Every molecule scenario, each inside the lab
+	@cd $(COLLECTION)
+	scenarios=$$(find extensions/molecule roles -name molecule.yml -path '*molecule/*' 2>/dev/null | sort || true)
+	[ -n "$$scenarios" ] || $(call skip,no molecule scenarios)
+	$(lab_packages_or_skip)
+	failed=0
+	for file in $$scenarios; do
+	  scenario_dir=$$(dirname "$$file")
+	  case "$$scenario_dir" in
+	    extensions/molecule/*) base=.; name=$${scenario_dir#extensions/molecule/} ;;
+	    *) base=$${scenario_dir%/molecule/*}; name=$$(basename "$$scenario_dir") ;;
+	  esac
+	  echo "==> molecule test -s $$name (in $$base)"
+	  (cd "$$base" && $(call in_lab,molecule test -s "$$name" $(MOLECULE_ARGS))) || { echo "FAILED: $$file"; failed=1; }
+	done
+	exit $$failed
+
+.PHONY: galaxy-test
+galaxy-test: setup build ## Build the artifact, install it offline, use it from there
+	tests/galaxy/run.sh $(COLLECTION) $(DIST) $(DEPS_COLLECTIONS)
+
+.PHONY: test
+test: ## Everything CI runs; ends with "N passed, N failed"
+	@MAKE="$(MAKE)" RESULTS="$(RESULTS)" tests/run-suites.sh setup build -- \
+	  lint sanity units integration molecule galaxy-test
+
+# --- Working with the lab -----------------------------------------------------
+
+.PHONY: lab-shell
+lab-shell: setup build ## Interactive shell inside the lab
+	@[ -x $(LAB_RUN) ] || { echo "no lab yet: $(LAB_RUN) is missing"; exit 1; }
+	$(call in_lab,bash)
+
+.PHONY: demo
+demo: ## (placeholder) end-to-end demo in the lab
+	@echo "make demo: not there yet; a later issue fills it in."
+
+.PHONY: bench
+bench: ## (placeholder) benchmarks
+	@echo "make bench: not there yet; a later issue fills it in."
+
+.PHONY: clean
+clean: ## Remove build output (keeps .venv and .cache; `make distclean` for those)
+	rm -rf $(BUILD) tests/output .ansible
+
+.PHONY: distclean
+distclean: clean ## Also remove the venv, the caches and the setup stamps
+	rm -rf $(VENV) $(CACHE)
