@@ -400,5 +400,3 @@ class Primary:
             raise DnsUpdateError('%s: the server does not implement dynamic update (RFC 2136). Fix: enable dynamic '
                                  'updates on the primary, or publish with your provider\'s module (see docs/records.md)' % head)
         raise DnsUpdateError('%s: the update was not applied. Fix: check the server log for zone %s' % (head, zone))
-
-

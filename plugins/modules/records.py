@@ -19,7 +19,7 @@ description:
     second C(v=STSv1) record silently switches MTA-STS off for every sender (RFC-NOTES A1). Other TXT
     records at the name are left as they are.
   - Each UPDATE carries prerequisites (RFC 2136 section 2.4) stating that the TXT records are still
-    those read and that no CNAME appeared: if someone edits them between the read and the write,
+    those read and that no CNAME appeared. If someone edits them between the read and the write,
     the server rejects the whole update and the task fails saying so; nothing is overwritten.
   - Many domains in one run (O(domains)) are grouped into one UPDATE per zone, so publishing a
     thousand domains is one task, not a thousand.
@@ -28,7 +28,9 @@ description:
     M(mailsec.mta_sts.policy) or the P(mailsec.mta_sts.sts_record#filter) filter and feed it to
     the provider's module; the collection's C(docs/records.md) shows how.
 author:
-  - mailsec.mta_sts contributors
+  - mailsec.mta_sts contributors (@mailsec)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   domain:
     description:
@@ -43,7 +45,7 @@ options:
       - Every item is validated and every zone read before the first UPDATE; a bad item fails the
         task with every problem listed and nothing changed.
       - Domains of one zone go into one UPDATE message. A message is limited to 64 KiB, so a very large
-        batch in one zone (several hundred domains) is split into several messages, between domains:
+        batch in one zone (several hundred domains) is split into several messages, between domains, so
         each domain always changes atomically.
     type: list
     elements: dict
@@ -68,14 +70,14 @@ options:
         type: str
   policy_id:
     description:
-      - The id to publish, C(v=STSv1; id=<policy_id>): 1 to 32 letters or digits (RFC-NOTES A4), as
+      - The id to publish as C(v=STSv1; id=<policy_id>), 1 to 32 letters or digits (RFC-NOTES A4), as
         returned by M(mailsec.mta_sts.policy) in RV(mailsec.mta_sts.policy#module:policy_id).
       - Required with O(state=present).
       - Publish a new id only after the new policy is served on every policy host (RFC-NOTES E2).
     type: str
   tlsrpt_rua:
     description:
-      - Where TLS reports go: C(mailto:) or C(https:) URIs (RFC-NOTES F3), published as
+      - Where TLS reports go, as C(mailto:) or C(https:) URIs (RFC-NOTES F3), published as
         C(v=TLSRPTv1; rua=<uri>,<uri>) at C(_smtp._tls.<domain>).
       - Not given (the default) leaves the TLS-RPT record alone, whatever it is.
       - A list of URIs makes the record exactly that; an empty list V([]) removes it.
@@ -86,8 +88,8 @@ options:
     description:
       - V(present) publishes the records; V(absent) removes every C(v=STSv1) record at
         C(_mta-sts.<domain>) and every C(v=TLSRPTv1) record at C(_smtp._tls.<domain>).
-      - Removing the record does not clear the policy that senders cached (RFC-NOTES E3, E4): first
-        publish C(mode: none) with a new id, wait out the largest C(max_age) served, then remove.
+      - Removing the record does not clear the policy that senders cached (RFC-NOTES E3, E4). First
+        publish C(mode=none) with a new id, wait out the largest C(max_age) served, then remove.
     type: str
     choices: [present, absent]
     default: present
@@ -128,7 +130,7 @@ options:
         (the id is what makes senders fetch a changed policy, RFC 8461 section 3.3); the policy
         itself is cached for its C(max_age), not this TTL, so a short TTL costs one cheap lookup
         and buys quick, predictable rollouts and rollbacks.
-      - All TXT records at one name share one TTL (RFC 2181 section 5.2): when the wanted record
+      - All TXT records at one name share one TTL (RFC 2181 section 5.2). When the wanted record
         is there with another TTL, the TXT RRset at that name is re-timed, unrelated records included.
     type: int
     default: 300
@@ -145,6 +147,7 @@ attributes:
     support: full
     details: Shows the TXT records of every name that changes, before and after, in zone-file form.
   platform:
+    support: full
     platforms: posix
 requirements:
   - dnspython >= 2.0 (on the host that runs the module, usually the controller)
@@ -231,8 +234,8 @@ RETURN = r"""
 domains:
   description:
     - One entry per domain, in order. C(sts) and C(tlsrpt) describe the records at
-      C(_mta-sts.<domain>) and C(_smtp._tls.<domain>) (C(tlsrpt) is null when left alone):
-      every TXT value at the name before and after (strings joined), what was removed and added,
+      C(_mta-sts.<domain>) and C(_smtp._tls.<domain>) (C(tlsrpt) is null when left alone),
+      with every TXT value at the name before and after (strings joined), what was removed and added,
       and the TTL.
   returned: always
   type: list

@@ -244,7 +244,7 @@ def test_unsigned_notauth_to_a_signed_update_is_reported_not_crashed():
 
 
 def test_noerror_update_passes():
-    primary = FakePrimary(lambda request: answer_for(request))
+    primary = FakePrimary(answer_for)
     update = dns.update.UpdateMessage('example.com', keyring=KEY)
     update.add('_mta-sts.example.com', 300, 'TXT', '"v=STSv1; id=x"')
     primary.send_update(update, 'example.com')
@@ -289,7 +289,7 @@ def test_delegated_name_is_refused_with_the_name_servers():
 
 
 def test_explicit_zone_must_contain_the_name():
-    primary = FakePrimary(lambda request: answer_for(request))
+    primary = FakePrimary(answer_for)
     with pytest.raises(DnsUpdateError, match='not inside zone example.org'):
         primary.find_zone('_mta-sts.example.com', 'example.org')
 
