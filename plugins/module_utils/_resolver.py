@@ -276,10 +276,18 @@ class RunResolver:
         except dns.exception.DNSException as exc:
             return Answer(name, rdtype, 'error', error=_short_error(exc))
         cnames = []
+        target = None
         for rrset in result.response.answer:
             if rrset.rdtype == dns.rdatatype.CNAME:
                 cnames.append(rrset.name.to_text(omit_final_dot=True))
+                target = rrset[0].target.to_text()
         rdatas = list(result.rrset) if result.rrset is not None else []
+        if not rdatas and target and target.lower() != name and len(cnames) < _MAX_CNAME_CHAIN:
+            # An authoritative server answers an alias into another zone with
+            # the CNAME alone; a sender's recursive resolver follows it (A7).
+            followed = self.query(target, rdtype)
+            return Answer(name, rdtype, followed.status, rdatas=followed.rdatas, error=followed.error,
+                          cnames=cnames + followed.cnames)
         return Answer(name, rdtype, 'ok' if rdatas else 'nodata', rdatas=rdatas, cnames=cnames)
 
     def _zone_servers(self, name):

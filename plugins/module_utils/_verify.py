@@ -103,7 +103,10 @@ def _domain(name, field):
     try:
         return normalize_domain(name)
     except MtaStsError as exc:
-        raise exc.with_context(field=field) from None
+        hint = exc.hint
+        if 'IP address' in exc.message:
+            hint = 'give the mail domain (the part after @ in addresses), not an address'
+        raise MtaStsError(exc.message, rule=exc.rule, field=field, hint=hint) from None
 
 
 # ---------------------------------------------------------------------------
