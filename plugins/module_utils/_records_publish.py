@@ -27,6 +27,7 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils._rfc2136 import (
     Primary,
     build_updates,
     make_key,
+    zone_of_negative_answer,
 )
 from ansible_collections.mailsec.mta_sts.plugins.module_utils._txt_change import plan_txt
 
@@ -116,33 +117,48 @@ def validate_items(params):
 
 def plan_items(primary, items, ttl):
     """Find each zone, read the records and plan. Raises DnsUpdateError
-    (server trouble) or MtaStsError (CNAMEs, every one listed)."""
-    zone_cache = {}
-    refused = []
+    (server trouble) or MtaStsError (CNAMEs, every one listed).
+
+    The reads are pipelined: the TXT records of every name first; a
+    negative answer names the zone in its SOA, the others are asked for
+    the SOA at the name. Only when that gives no zone does the module
+    walk up name by name (which also produces the precise error)."""
+    names = []
     for item in items:
-        names = [('sts', STS_PREFIX, sts_record_name(item.domain), item.sts_value)]
+        names.append((item, 'sts', STS_PREFIX, sts_record_name(item.domain), item.sts_value))
         if item.manage_tlsrpt:
-            names.append(('tlsrpt', TLSRPT_PREFIX, tlsrpt_record_name(item.domain), item.tlsrpt_value))
-        for kind, prefix, name, value in names:
-            key = (name, item.zone_option)
-            if key not in zone_cache:
-                zone_cache[key] = primary.find_zone(name, item.zone_option)
-            zone = zone_cache[key]
-            if item.zone is None:
-                item.zone = zone
-            elif zone != item.zone:
-                raise MtaStsError('%s is in zone %s but %s is in zone %s; one UPDATE cannot change both atomically'
-                                  % (sts_record_name(item.domain), item.zone, name, zone), domain=item.domain,
-                                  hint='publish TLS-RPT for this domain in a separate task (tlsrpt_rua unset here)')
-            records, current_ttl, cname = primary.read_txt(name, zone)
-            if cname:
-                # A7: the record is delegated; writing here would be ignored
-                # (or break the delegation). The provider owns it.
-                refused.append('%s is a CNAME to %s (zone %s): the record is delegated there (RFC-NOTES A7). '
-                               'Fix: publish the record at %s with whoever runs that zone, or remove the CNAME first'
-                               % (name, cname, zone, cname))
-                continue
-            item.plans.append(plan_txt(name, kind, prefix, records, current_ttl, value, ttl))
+            names.append((item, 'tlsrpt', TLSRPT_PREFIX, tlsrpt_record_name(item.domain), item.tlsrpt_value))
+    answers = primary.query_many([(entry[3], 'TXT') for entry in names], 'reading the TXT records')
+    zones = [zone_of_negative_answer(answer, entry[3]) for entry, answer in zip(names, answers)]
+    missing = [index for index, zone in enumerate(zones) if zone is None]
+    if missing:
+        soas = primary.query_many([(names[index][3], 'SOA') for index in missing], 'looking for the zone')
+        for index, answer in zip(missing, soas):
+            zones[index] = zone_of_negative_answer(answer, names[index][3])
+    refused = []
+    for (item, kind, prefix, name, value), answer, found in zip(names, answers, zones):
+        if item.zone_option:
+            zone = primary.find_zone(name, item.zone_option)
+            if found is not None and found != zone:
+                raise DnsUpdateError('%s is in zone %s on %s, not in zone %s. Fix: set zone to %s, or leave it unset'
+                                     % (name, found, primary.where, zone, found))
+        else:
+            zone = found if found is not None else primary.find_zone(name)
+        if item.zone is None:
+            item.zone = zone
+        elif zone != item.zone:
+            raise MtaStsError('%s is in zone %s but %s is in zone %s; one UPDATE cannot change both atomically'
+                              % (sts_record_name(item.domain), item.zone, name, zone), domain=item.domain,
+                              hint='publish TLS-RPT for this domain in a separate task (tlsrpt_rua unset here)')
+        records, current_ttl, cname = primary.txt_of(answer, name, zone)
+        if cname:
+            # A7: the record is delegated; writing here would be ignored
+            # (or break the delegation). The provider owns it.
+            refused.append('%s is a CNAME to %s (zone %s): the record is delegated there (RFC-NOTES A7). '
+                           'Fix: publish the record at %s with whoever runs that zone, or remove the CNAME first'
+                           % (name, cname, zone, cname))
+            continue
+        item.plans.append(plan_txt(name, kind, prefix, records, current_ttl, value, ttl))
     if refused:
         raise MtaStsError('refusing to write, nothing changed:\n- %s' % '\n- '.join(refused))
 

@@ -13,6 +13,7 @@ dnspython (the controller's requirements).
 
 from __future__ import annotations
 
+import random
 import socket
 import struct
 import traceback
@@ -152,6 +153,23 @@ def build_updates(zone, groups, key=None, budget=UPDATE_BUDGET):
     return out
 
 
+def zone_of_negative_answer(answer, name):
+    """The zone named by the SOA in a negative authoritative answer about
+    ``name`` (RFC 2308 section 3), or the name itself when the answer holds
+    its SOA; None for any other answer."""
+    if answer.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN) or not answer.flags & dns.flags.AA:
+        return None
+    qname = _name(name)
+    if answer.get_rrset(answer.answer, qname, dns.rdataclass.IN, dns.rdatatype.SOA):
+        return _text(qname)
+    if answer.answer:
+        return None  # a positive answer (or a CNAME) says nothing about the zone
+    for rrset in answer.authority:
+        if rrset.rdtype == dns.rdatatype.SOA and qname.is_subdomain(rrset.name):
+            return _text(rrset.name)
+    return None
+
+
 # ---------------------------------------------------------------------------
 # Talking to the primary
 
@@ -166,6 +184,8 @@ class Primary:
         self.key = key
         self.timeout = timeout
         self._sock = None
+        self._next_id = random.randint(0, 0xFFFF)
+        self._zones_seen = set()
         self.queries = 0
         self.updates = 0
 
@@ -267,7 +287,7 @@ class Primary:
         return answer
 
     def _tsig_message(self, exc, doing, zone):
-        zone_text = 'zone %s, ' % zone if zone else ''
+        zone_text = ''  # 'doing' names the zone or the record already
         if isinstance(exc, dns.tsig.PeerBadKey):
             return ('%s refused %s while %s (%sTSIG error BADKEY): the server does not know this key name and '
                     'algorithm, or no ACL lets this key update the zone. Fix: use the key_name and key_algorithm '
@@ -308,9 +328,12 @@ class Primary:
             if not target.is_subdomain(apex):
                 raise DnsUpdateError('%s is not inside zone %s. Fix: set zone to the zone that holds %s, or leave '
                                      'zone unset to find it' % (name, zone, name))
+            if apex in self._zones_seen:
+                return _text(apex)
             answer = self.query(apex, 'SOA', 'reading the SOA of zone %s' % zone)
             if answer.rcode() == dns.rcode.NOERROR and answer.flags & dns.flags.AA and \
                     answer.get_rrset(answer.answer, apex, dns.rdataclass.IN, dns.rdatatype.SOA):
+                self._zones_seen.add(apex)
                 return _text(apex)
             raise DnsUpdateError('%s has no SOA for zone %s (answer %s%s): it is not a primary of this zone. '
                                  'Fix: set server to the primary of %s, or correct zone'
@@ -346,8 +369,12 @@ class Primary:
     def read_txt(self, name, zone):
         """The TXT records at ``name`` as (records, ttl, cname_target)."""
         doing = 'reading TXT %s in zone %s' % (name, zone)
+        return self.txt_of(self.query(_name(name), 'TXT', doing), name, zone)
+
+    def txt_of(self, answer, name, zone):
+        """(records, ttl, cname_target) from a TXT answer of the primary."""
+        doing = 'reading TXT %s in zone %s' % (name, zone)
         qname = _name(name)
-        answer = self.query(qname, 'TXT', doing)
         rcode = answer.rcode()
         if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
             raise DnsUpdateError('%s answered %s while %s (%s). Fix: set server to the primary of zone %s'
@@ -362,6 +389,63 @@ class Primary:
         if not txt:
             return [], None, None
         return records_of(txt), txt.ttl, None
+
+    def query_many(self, questions, doing, window=128):
+        """Answers to many (name, rdtype) questions, pipelined on the TCP
+        connection (RFC 7766 section 6.2.1.1) ``window`` at a time: one
+        write and one stream of answers instead of a round trip each. The
+        answers come back in the order of ``questions``."""
+        answers = []
+        for start in range(0, len(questions), window):
+            requests = {}
+            packets = []
+            for offset, (name, rdtype) in enumerate(questions[start:start + window]):
+                request = dns.message.make_query(name, rdtype, use_edns=True, payload=4096)
+                request.id = (self._next_id + offset) & 0xFFFF
+                request.flags &= ~dns.flags.RD
+                if self.key is not None:
+                    request.use_tsig(self.key)
+                wire = request.to_wire()
+                packets.append(struct.pack('!H', len(wire)) + wire)
+                requests[request.id] = (offset, request)
+            self._next_id = (self._next_id + window) & 0xFFFF
+            batch = questions[start:start + window]
+            more = len(batch) - 1
+            raw = self._exchange_many(b''.join(packets), len(packets), '%s of %s%s' % (
+                doing, batch[0][0], ' and %d more name%s' % (more, '' if more == 1 else 's') if more else ''))
+            chunk = [None] * len(packets)
+            for wire in raw:
+                (msg_id,) = struct.unpack('!H', wire[:2])
+                if msg_id not in requests:
+                    raise DnsUpdateError('%s answered with an unknown message id while %s' % (self.where, doing))
+                offset, request = requests[msg_id]
+                chunk[offset] = self._parse(request, wire, '%s of %s' % (doing, batch[offset][0]))
+            self.queries += len(packets)
+            answers.extend(chunk)
+        return answers
+
+    def _exchange_many(self, data, count, doing):
+        for attempt in (1, 2):
+            fresh = self._sock is None
+            if fresh:
+                self._sock = self._connect(doing)
+            try:
+                self._sock.sendall(data)
+                out = []
+                for dummy in range(count):
+                    (length,) = struct.unpack('!H', self._recv_exactly(self._sock, 2))
+                    out.append(self._recv_exactly(self._sock, length))
+                return out
+            except socket.timeout:
+                self.close()
+                raise DnsUpdateError('%s: no answer within %s seconds while %s, with %s. Fix: check that the DNS server '
+                                     'runs and answers TCP queries, or raise timeout' % (self.where, self.timeout, doing, self.key_text)) from None
+            except (EOFError, OSError) as exc:
+                self.close()
+                if fresh or attempt == 2:
+                    raise DnsUpdateError('%s: the connection broke while %s (%s). Fix: check the server log'
+                                         % (self.where, doing, exc or 'closed by the server')) from None
+        raise AssertionError('unreachable')
 
     def serial(self, zone):
         answer = self.query(_name(zone), 'SOA', 'reading the SOA serial of zone %s' % zone)

@@ -26,6 +26,7 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils._rfc2136 import ( 
     Primary,
     build_updates,
     make_key,
+    zone_of_negative_answer,
 )
 from ansible_collections.mailsec.mta_sts.plugins.module_utils._txt_change import plan_txt  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -167,6 +168,17 @@ class FakePrimary(Primary):
         request = dns.message.from_wire(wire, keyring=self.key) if self.key else dns.message.from_wire(wire)
         self.sent.append(request)
         return self.respond(request)
+
+    def _exchange_many(self, data, count, doing):
+        answers = []
+        while data:
+            length = int.from_bytes(data[:2], 'big')
+            request = dns.message.from_wire(data[2:2 + length], keyring=self.key) if self.key else dns.message.from_wire(data[2:2 + length])
+            self.sent.append(request)
+            answers.append(self.respond(request))
+            data = data[2 + length:]
+        assert len(answers) == count
+        return answers[::-1]  # out of order, as a server may answer
 
 
 def answer_for(request, rcode=dns.rcode.NOERROR, aa=True, answer=(), authority=(), tsig_error=None, sign=True):
@@ -320,3 +332,33 @@ def test_read_txt_returns_records_and_ttl():
 def test_bad_secret_is_reported_before_any_network():
     with pytest.raises(DnsUpdateError, match='key_secret is not valid base64'):
         make_key('k', 'not base64!', 'hmac-sha256')
+
+
+def test_pipelined_queries_come_back_in_question_order_with_unique_ids():
+    def respond(request):
+        qname = request.question[0].name
+        txt = dns.rrset.from_text(qname, 60, 'IN', 'TXT', '"%s"' % qname.to_text())
+        return answer_for(request, answer=[txt])
+    primary = FakePrimary(respond)
+    questions = [('_mta-sts.d%d.example.com' % i, 'TXT') for i in range(300)]
+    answers = primary.query_many(questions, 'reading', window=128)
+    assert [a.question[0].name.to_text() for a in answers] == [q[0] + '.' for q in questions]
+    for start in range(0, 300, 128):
+        ids = [r.id for r in primary.sent[start:start + 128]]
+        assert len(set(ids)) == len(ids)
+    assert primary.queries == 300
+
+
+@pytest.mark.parametrize('rcode, aa, answer, authority, expected', [
+    (dns.rcode.NXDOMAIN, True, [], [soa('example.com.')], 'example.com'),
+    (dns.rcode.NOERROR, True, [], [soa('example.com.')], 'example.com'),
+    (dns.rcode.NOERROR, True, [soa('_mta-sts.example.com.')], [], '_mta-sts.example.com'),
+    (dns.rcode.NOERROR, True, [dns.rrset.from_text('_mta-sts.example.com.', 60, 'IN', 'TXT', '"x"')], [], None),
+    (dns.rcode.NXDOMAIN, False, [], [soa('example.com.')], None),
+    (dns.rcode.REFUSED, False, [], [], None),
+    (dns.rcode.NXDOMAIN, True, [], [soa('other.example.')], None),
+])
+def test_zone_of_negative_answer(rcode, aa, answer, authority, expected):
+    request = dns.message.make_query('_mta-sts.example.com', 'TXT')
+    wire = answer_for(request, rcode=rcode, aa=aa, answer=answer, authority=authority)
+    assert zone_of_negative_answer(dns.message.from_wire(wire), '_mta-sts.example.com') == expected
