@@ -19,7 +19,9 @@ description:
     change with that role; prefer the role to calling this module directly.
   - Never changes anything.
 author:
-  - mailsec.mta_sts contributors
+  - mailsec.mta_sts contributors (@mailsec)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 requirements:
   - cryptography >= 3.3 on the managed host
 options:
@@ -63,6 +65,7 @@ attributes:
   diff_mode:
     support: none
   platform:
+    support: full
     platforms: posix
 notes:
   - RFC 8461 section 3.3 (RFC-NOTES C1, C5) - a sender accepts the policy only from a server whose
@@ -108,6 +111,14 @@ certificates:
       description: The O(certificates[].id).
       type: str
       sample: example-com
+    cert:
+      description: The O(certificates[].cert).
+      type: str
+      sample: /etc/ssl/mta-sts/example.com.pem
+    key:
+      description: The O(certificates[].key).
+      type: str
+      sample: /etc/ssl/mta-sts/example.com.key
     exists:
       description: Whether the certificate file exists.
       type: bool

@@ -20,7 +20,9 @@ description:
     On hosts with systemd the role starts and enables the unit with
     M(ansible.builtin.systemd_service) and uses this module for confirmed reloads.
 author:
-  - mailsec.mta_sts contributors
+  - mailsec.mta_sts contributors (@mailsec)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   binary:
     description: The nginx executable.
@@ -65,6 +67,7 @@ attributes:
   diff_mode:
     support: none
   platform:
+    support: full
     platforms: posix
     details: Linux (reads C(/proc)).
 seealso:
