@@ -1,0 +1,311 @@
+"""tests/lab/run: run a command inside the lab.
+
+    tests/lab/run [--scenario FILE] [--trust] [--keep-logs DIR] [--timeout S] [--quiet] -- COMMAND...
+
+Two processes cooperate:
+
+* the *outer* one (on the host) checks the scenario and the tools, then
+  starts `unshare --net --mount --pid --fork --mount-proc --kill-child` on
+  the *inner* one, relays SIGINT/SIGTERM/SIGHUP to it and returns its exit
+  status;
+* the *inner* one is PID 1 of the new PID namespace: it mounts the lab
+  tmpfs, brings up lo, DNS, HTTPS, ACME and SMTP, runs COMMAND, then tears
+  everything down.  Because it is PID 1, every process left in the
+  namespace (including daemons a test started) dies with it, and because
+  all lab files live in a tmpfs of the lab's own mount namespace, nothing
+  remains on the host even if the outer process is killed with SIGKILL.
+
+Exit status: COMMAND's (128+N if a signal N ended it), 125 if the lab could
+not start, 127 if COMMAND was not found, 2 for a usage or scenario error.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import scenario
+from .lab import STATE_DIR, Interrupted, Lab, LabError, reap_everything, reap_orphans
+
+LAB_DIR = Path(__file__).resolve().parent.parent
+RUN_SCRIPT = LAB_DIR / "run"
+DEFAULT_SCENARIO = LAB_DIR / "scenarios" / "default.yml"
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+EXIT_USAGE, EXIT_LAB, EXIT_NOT_FOUND = 2, 125, 127
+REQUIRED_TOOLS = ("unshare", "ip", "mount", "knotd", "nginx", "pebble")
+
+USAGE = """\
+usage: tests/lab/run [--scenario FILE] [--trust] [--keep-logs DIR] [--timeout SECONDS]
+                     [--quiet] -- COMMAND [ARG...]
+
+Starts the loopback lab (DNS, HTTPS policy hosts, ACME, MX hosts) in private
+namespaces, runs COMMAND inside it and tears everything down afterwards.
+Without COMMAND, runs an interactive bash.  Facts: /run/mta-sts-lab/facts.json
+and MTA_STS_LAB_* variables (see docs/lab.md).
+
+  --scenario FILE   world to build (default: tests/lab/scenarios/default.yml)
+  --trust           also set SSL_CERT_FILE, REQUESTS_CA_BUNDLE and
+                    CURL_CA_BUNDLE to the lab bundle for COMMAND
+  --keep-logs DIR   copy the servers' logs to DIR (on the host) at teardown
+  --timeout S       start-up budget in seconds (default 10)
+  --quiet           no start-up summary on stderr
+"""
+
+
+@dataclass
+class Options:
+    scenario: Path = DEFAULT_SCENARIO
+    trust: bool = False
+    keep_logs: str | None = None
+    timeout: float = 10.0
+    quiet: bool = False
+    inner: bool = False
+    own_run: bool = False
+    tty_foreground: bool = False
+    command: list[str] = field(default_factory=list)
+
+
+def parse(argv: list[str]) -> Options:
+    options = Options()
+    if "--" in argv:
+        split = argv.index("--")
+        argv, options.command = argv[:split], argv[split + 1:]
+    args = iter(argv)
+    for arg in args:
+        if arg in ("-h", "--help"):
+            print(USAGE)
+            sys.exit(0)
+        elif arg in ("--scenario", "--keep-logs", "--timeout"):
+            value = next(args, None)
+            if value is None:
+                raise SystemExit(f"lab: {arg} needs a value\n\n{USAGE}")
+            if arg == "--scenario":
+                options.scenario = Path(value).resolve()
+            elif arg == "--keep-logs":
+                options.keep_logs = str(Path(value).resolve())
+            else:
+                options.timeout = float(value)
+        elif arg == "--trust":
+            options.trust = True
+        elif arg == "--quiet":
+            options.quiet = True
+        elif arg == "--inner":
+            options.inner = True
+        elif arg == "--own-run":
+            options.own_run = True
+        elif arg == "--tty-foreground":
+            options.tty_foreground = True
+        else:
+            raise SystemExit(f"lab: unknown option {arg!r} (COMMAND goes after --)\n\n{USAGE}")
+    if not options.command:
+        options.command = ["bash", "-i"]
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        options = parse(sys.argv[1:] if argv is None else argv)
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+            return EXIT_USAGE
+        raise
+    return inner_main(options) if options.inner else outer_main(options)
+
+
+# ---------------------------------------------------------------- outer --
+
+def _die_with_parent() -> None:
+    """In the unshare child: SIGKILL when the outer process dies, however it dies."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _inner_pid(unshare_pid: int) -> int | None:
+    try:
+        children = Path(f"/proc/{unshare_pid}/task/{unshare_pid}/children").read_text().split()
+    except OSError:
+        return None
+    return int(children[0]) if children else None
+
+
+def outer_main(options: Options) -> int:
+    try:
+        world = scenario.load(options.scenario)
+    except scenario.ScenarioError as exc:
+        print(f"lab: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    tools = list(REQUIRED_TOOLS)
+    if any(h.server == "postfix" for h in world.mx_hosts.values()):
+        tools.append("postfix")
+    missing = [tool for tool in tools if shutil.which(tool) is None
+               and not Path("/usr/sbin", tool).exists()]
+    if missing:
+        print(f"lab: missing programs: {', '.join(missing)} "
+              "(Debian: apt-get install knot nginx pebble postfix iproute2)", file=sys.stderr)
+        return EXIT_LAB
+
+    unshare = ["unshare"]
+    inner_flags = []
+    if os.geteuid() != 0:
+        # Without root: a user namespace maps us to root inside (see docs/lab.md).
+        unshare += ["--user", "--map-root-user"]
+    try:
+        STATE_DIR.mkdir(mode=0o755, exist_ok=True)  # an empty mount point, shared by all runs
+    except OSError:
+        inner_flags.append("--own-run")
+    if not STATE_DIR.is_dir():
+        inner_flags.append("--own-run")
+    unshare += ["--net", "--mount", "--propagation", "private", "--pid", "--fork",
+                "--mount-proc", "--kill-child"]
+
+    tty_pgrp = None
+    if sys.stdin.isatty():
+        try:
+            if os.tcgetpgrp(0) == os.getpgrp():
+                tty_pgrp = os.getpgrp()
+                inner_flags.append("--tty-foreground")
+        except OSError:
+            pass
+
+    argv = [*unshare, "--", sys.executable, str(RUN_SCRIPT), "--inner",
+            "--scenario", str(options.scenario), "--timeout", str(options.timeout), *inner_flags]
+    if options.trust:
+        argv.append("--trust")
+    if options.quiet:
+        argv.append("--quiet")
+    if options.keep_logs:
+        argv += ["--keep-logs", options.keep_logs]
+    argv += ["--", *options.command]
+
+    env = dict(os.environ)
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    if "/usr/sbin" not in env["PATH"].split(":"):
+        env["PATH"] += ":/usr/local/sbin:/usr/sbin:/sbin"
+    child = subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent)
+
+    def relay(signum: int, _frame: object) -> None:
+        pid = _inner_pid(child.pid)
+        if pid is not None:
+            os.kill(pid, signum)
+        else:  # the inner process is not there yet: end it all (kill-child)
+            child.kill()
+
+    for signum in FORWARDED:
+        signal.signal(signum, relay)
+    status = child.wait()
+    for signum in FORWARDED:
+        signal.signal(signum, signal.SIG_DFL)
+    if tty_pgrp is not None:
+        # Take the terminal back from COMMAND's (now gone) process group.
+        previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+        try:
+            os.tcsetpgrp(0, tty_pgrp)
+        except OSError:
+            pass
+        signal.signal(signal.SIGTTOU, previous)
+    return 128 - status if status < 0 else status
+
+
+# ---------------------------------------------------------------- inner --
+
+class InnerState:
+    def __init__(self) -> None:
+        self.phase = "startup"
+        self.command: subprocess.Popen | None = None
+        self.signals: list[int] = []
+
+    def on_signal(self, signum: int, _frame: object) -> None:
+        self.signals.append(signum)
+        if self.phase == "startup":
+            self.phase = "teardown"
+            raise Interrupted(signum)
+        if self.phase == "command" and self.command is not None:
+            try:
+                os.killpg(self.command.pid, signum)
+            except ProcessLookupError:
+                pass
+        # in teardown: already on the way out; finish cleaning up
+
+
+def run_command(state: InnerState, lab: Lab, options: Options) -> int:
+    env = lab.environment(trust=options.trust)
+    try:
+        state.command = subprocess.Popen(options.command, env=env, process_group=0)
+    except OSError as exc:
+        print(f"lab: cannot run {options.command[0]!r}: {exc}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    state.phase = "command"
+    if options.tty_foreground:
+        # COMMAND gets the terminal: Ctrl-C reaches it alone, the lab stays up
+        # until it exits (an interactive shell ignores Ctrl-C, as it should).
+        previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+        try:
+            os.tcsetpgrp(0, state.command.pid)
+        except OSError:
+            pass
+        signal.signal(signal.SIGTTOU, previous)
+    known = {s.proc.pid for s in lab.servers if s.proc} | {state.command.pid}
+    while True:
+        try:
+            status = state.command.wait(timeout=1.0)
+            break
+        except subprocess.TimeoutExpired:
+            reap_orphans(known)
+    return 128 - status if status < 0 else status
+
+
+def inner_main(options: Options) -> int:
+    state = InnerState()
+    for signum in FORWARDED:
+        signal.signal(signum, state.on_signal)
+    lab: Lab | None = None
+    status = EXIT_LAB
+    try:
+        world = scenario.load(options.scenario)
+        lab = Lab(world, start_timeout=options.timeout)
+        lab.prepare_namespace(own_run=options.own_run)
+        lab.start()
+        if not options.quiet:
+            print(f"lab: up in {lab.ready_after:.1f} s: {len(world.zones)} zones, "
+                  f"{len(world.domains)} domains, {len(world.policy_hosts)} policy hosts, "
+                  f"{len(world.mx_hosts)} MX hosts; facts in /run/mta-sts-lab/facts.json",
+                  file=sys.stderr)
+        status = run_command(state, lab, options)
+    except scenario.ScenarioError as exc:
+        print(f"lab: {exc}", file=sys.stderr)
+        status = EXIT_USAGE
+    except LabError as exc:
+        print(f"lab: {exc}", file=sys.stderr)
+        status = EXIT_LAB
+    except Interrupted as exc:
+        print(f"lab: {exc}; tearing down", file=sys.stderr)
+        status = 128 + exc.signum
+    finally:
+        state.phase = "teardown"
+        if state.command is not None and state.command.poll() is None:
+            try:
+                os.killpg(state.command.pid, signal.SIGTERM)
+                state.command.wait(timeout=5)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+        if lab is not None:
+            lab.teardown(keep_logs=options.keep_logs)
+        reap_everything()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    if state.signals and status == 0:
+        status = 128 + state.signals[0]
+    return status
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    sys.exit(main())
