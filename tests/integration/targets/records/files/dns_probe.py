@@ -11,13 +11,15 @@ that the tests check the module against an independent view of the server.
       --key-algorithm A NAME VALUE [NAME VALUE]...
       adds TXT records with one plain RFC 2136 UPDATE (no prerequisites).
   dns_probe.py hang --address A --port P --seconds N
-      accepts TCP connections on A:P and never answers (a hung server).
+      accepts TCP connections on A:P and never answers (a hung server),
+      until a client that sent a query gives up, or N seconds.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import select
 import socket
 import sys
 import time
@@ -61,18 +63,29 @@ def add(args):
 
 
 def hang(args):
+    """Accept TCP connections and never answer. Ends when a client that
+    sent something (a query) has given up and closed, or after --seconds,
+    so that the address is free again for the next test."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((args.address, args.port))
     listener.listen(8)
-    listener.settimeout(1)
-    held = []
+    clients = {}
     deadline = time.monotonic() + args.seconds
     while time.monotonic() < deadline:
-        try:
-            held.append(listener.accept()[0])
-        except socket.timeout:
-            pass
+        readable = select.select([listener] + list(clients), [], [], 0.5)[0]
+        for sock in readable:
+            if sock is listener:
+                clients[listener.accept()[0]] = False
+                continue
+            data = sock.recv(4096)
+            if data:
+                clients[sock] = True
+                continue
+            asked = clients.pop(sock)
+            sock.close()
+            if asked:
+                return 0
     return 0
 
 
