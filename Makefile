@@ -48,9 +48,11 @@ DEPS_STAMP := $(DEPS_COLLECTIONS)/.extracted-from-ansible-$(ANSIBLE_BUNDLE_VERSI
 LAB_RUN := $(CURDIR)/tests/lab/run
 
 # Every recipe sees the venv's tools first (molecule needs ansible-config on
-# PATH) and resolves collections from the build copy and the dependencies.
+# PATH) and finds collections in build/: the copy under test and, beside it,
+# the collections it depends on (ansible-test sets ANSIBLE_COLLECTIONS_PATH to
+# that one root itself, so dependencies have to live there).
 export PATH := $(VENV_BIN):$(subst $(VENV_BIN):,,$(PATH))
-export ANSIBLE_COLLECTIONS_PATH := $(BUILD):$(DEPS_COLLECTIONS)
+export ANSIBLE_COLLECTIONS_PATH := $(BUILD)
 
 # Debian packages the tests and the lab need, in one place.
 APT_PACKAGES := \
@@ -132,16 +134,22 @@ ansible-test-cache: $(VENV_STAMP)
 # --- Build --------------------------------------------------------------------
 
 # A fresh copy: files deleted or newly ignored in the tree vanish from the copy
-# too; only ansible-test's own output there is kept between runs.
+# too; only ansible-test's own output there is kept between runs. The
+# dependency collections are copied beside it.
 .PHONY: build
-build: ## Copy the tree to build/ansible_collections/mailsec/mta_sts
+build: $(DEPS_STAMP) ## Copy the tree to build/ansible_collections/mailsec/mta_sts
 	@mkdir -p $(COLLECTION)
 	rsync -a --delete --delete-excluded \
 	  --filter='P /tests/output/' \
 	  --exclude=/.git --exclude=/.venv/ --exclude=/build/ --exclude=/.cache/ --exclude=/tests/output/ \
 	  --filter=':- .gitignore' \
 	  ./ $(COLLECTION)/
-	echo "Built $(COLLECTION)"
+	for fqcn in $(DEPENDENCY_COLLECTIONS); do
+	  path=ansible_collections/$${fqcn/.//}
+	  mkdir -p $(BUILD)/$$path
+	  rsync -a --delete $(DEPS_COLLECTIONS)/$$path/ $(BUILD)/$$path/
+	done
+	echo "Built $(COLLECTION) (with $(DEPENDENCY_COLLECTIONS) beside it)"
 
 # --- Suites -------------------------------------------------------------------
 
