@@ -194,7 +194,7 @@ def discover_sts(records):
         problems.append(Problem(exc.rule or 'A3', ERROR, exc.message, hint=exc.hint))
         return None, problems
     for warning in parsed['warnings']:
-        rule, _, message = warning.partition(': ')
+        rule, dummy, message = warning.partition(': ')
         problems.append(Problem(rule, WARNING, message))
     return parsed, problems
 
@@ -297,6 +297,6 @@ def discover_tlsrpt(records):
         problems.append(Problem(exc.rule or 'F1', ERROR, exc.message, hint=exc.hint))
         return None, problems
     for warning in parsed['warnings']:
-        rule, _, message = warning.partition(': ')
+        rule, dummy, message = warning.partition(': ')
         problems.append(Problem(rule, WARNING, message))
     return parsed, problems

@@ -22,7 +22,9 @@ description:
     thousands of domains never pays one task iteration per domain.
   - Needs nothing beyond the Python standard library on the managed host.
 author:
-  - mailsec.mta_sts contributors
+  - mailsec.mta_sts contributors (@mailsec)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   domain:
     description:
@@ -141,6 +143,7 @@ attributes:
   diff_mode:
     support: full
   platform:
+    support: full
     platforms: posix
 notes:
   - The rules are those of RFC 8461 sections 3.1 and 3.2; RFC-NOTES ids (B1-B7, A4, A6, E1) appear in error messages.

@@ -117,10 +117,10 @@ def test_split_and_join_txt(length):
 
 @pytest.mark.parametrize('text, rua', [
     ('v=TLSRPTv1; rua=mailto:tlsrpt@example.com', ['mailto:tlsrpt@example.com']),
-    ('v=TLSRPTv1;rua=mailto:a@example.com,https://r.example.com/v1', ['mailto:a@example.com',
-                                                                       'https://r.example.com/v1']),
-    ('v=TLSRPTv1; rua=mailto:a@example.com , mailto:b@example.com;', ['mailto:a@example.com',
-                                                                       'mailto:b@example.com']),
+    ('v=TLSRPTv1;rua=mailto:a@example.com,https://r.example.com/v1',
+     ['mailto:a@example.com', 'https://r.example.com/v1']),
+    ('v=TLSRPTv1; rua=mailto:a@example.com , mailto:b@example.com;',
+     ['mailto:a@example.com', 'mailto:b@example.com']),
     ('v=TLSRPTv1; rua=mailto:a%2Cb@example.com', ['mailto:a%2Cb@example.com']),
     ('v=TLSRPTv1; ext=1; rua=mailto:a@example.com', ['mailto:a@example.com']),
 ])
