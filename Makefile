@@ -10,6 +10,8 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 # Each recipe is one bash script: `exit` ends it, variables carry across lines.
 .ONESHELL:
+# Suites share build/ and the lab's fixed ports: one thing at a time.
+.NOTPARALLEL:
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-builtin-rules --no-print-directory
 
@@ -159,7 +161,10 @@ lint: setup build ## ansible-lint (production profile, offline)
 
 .PHONY: sanity
 sanity: setup build ## ansible-test sanity (no ignore files)
-	@cd $(COLLECTION)
+	@if ls tests/sanity/ignore-*.txt 2>/dev/null; then
+	  echo "sanity must pass without ignore files: fix the findings instead"; exit 1
+	fi
+	cd $(COLLECTION)
 	set -x
 	$(ANSIBLE_TEST) sanity --venv --python $(PYTHON_VERSION)
 
