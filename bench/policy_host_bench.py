@@ -94,6 +94,7 @@ def run_playbook(workdir):
 def bench(count):
     address, https_port, http_port = listen_settings()
     workdir = tempfile.mkdtemp(prefix='policy-host-bench-%d-' % count)
+    os.chmod(workdir, 0o755)  # nginx workers must reach the webroot inside
     os.makedirs(os.path.join(workdir, 'certs'))
     domains = ['d%04d.bench.test' % i for i in range(count)]
     ca_path, items = make_certs(workdir, domains)
