@@ -40,6 +40,8 @@ done
 echo "$(wc -l < "$work/contents") entries, no test infrastructure"
 
 echo "--- install it offline into an empty collections path"
+# community.crypto comes as a local directory so that the dependency declared
+# in galaxy.yml is really resolved (rather than skipped with --no-deps).
 cat > "$work/requirements.yml" <<YAML
 ---
 collections:
