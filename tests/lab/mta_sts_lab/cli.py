@@ -27,12 +27,14 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import scenario
-from .lab import STATE_DIR, Interrupted, Lab, LabError, reap_everything, reap_orphans
+from . import STATE_DIR, scenario
+
+if TYPE_CHECKING:
+    from .lab import Lab
 
 LAB_DIR = Path(__file__).resolve().parent.parent
 RUN_SCRIPT = LAB_DIR / "run"
@@ -217,6 +219,8 @@ def outer_main(options: Options) -> int:
 # ---------------------------------------------------------------- inner --
 
 class InnerState:
+    """What the inner signal handler needs to know: phase and COMMAND."""
+
     def __init__(self) -> None:
         self.phase = "startup"
         self.command: subprocess.Popen | None = None
@@ -225,6 +229,7 @@ class InnerState:
     def on_signal(self, signum: int, _frame: object) -> None:
         self.signals.append(signum)
         if self.phase == "startup":
+            from .lab import Interrupted
             self.phase = "teardown"
             raise Interrupted(signum)
         if self.phase == "command" and self.command is not None:
@@ -236,6 +241,8 @@ class InnerState:
 
 
 def run_command(state: InnerState, lab: Lab, options: Options) -> int:
+    from .lab import reap_orphans
+
     env = lab.environment(trust=options.trust)
     try:
         state.command = subprocess.Popen(options.command, env=env, process_group=0)
@@ -263,6 +270,9 @@ def run_command(state: InnerState, lab: Lab, options: Options) -> int:
 
 
 def inner_main(options: Options) -> int:
+    # Imported here: the outer process needs none of the server machinery.
+    from .lab import Interrupted, Lab, LabError, reap_everything
+
     state = InnerState()
     for signum in FORWARDED:
         signal.signal(signum, state.on_signal)
@@ -278,6 +288,8 @@ def inner_main(options: Options) -> int:
                   f"{len(world.domains)} domains, {len(world.policy_hosts)} policy hosts, "
                   f"{len(world.mx_hosts)} MX hosts; facts in /run/mta-sts-lab/facts.json",
                   file=sys.stderr)
+            if os.environ.get("MTA_STS_LAB_DEBUG"):
+                print(f"lab: ready after (s): {lab.timings}", file=sys.stderr)
         status = run_command(state, lab, options)
     except scenario.ScenarioError as exc:
         print(f"lab: {exc}", file=sys.stderr)
@@ -307,5 +319,4 @@ def inner_main(options: Options) -> int:
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
     sys.exit(main())

@@ -19,12 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import knot, nginx, pebble, postfix
+from . import FACTS_PATH, STATE_DIR, knot, nginx, pebble, postfix
 from .certs import CertStore
 from .scenario import World
-
-STATE_DIR = Path("/run/mta-sts-lab")
-FACTS_PATH = STATE_DIR / "facts.json"
 FIXTURED = Path(__file__).with_name("fixtured.py")
 ENV_PREFIX = "MTA_STS_LAB_"
 # A proxy from the host's environment is unreachable inside the lab.
@@ -36,7 +33,10 @@ class LabError(Exception):
     """The lab could not be brought up; the message says which server and why."""
 
 
-class Interrupted(Exception):
+class Interrupted(BaseException):
+    """A signal ended the start-up.  BaseException, like KeyboardInterrupt, so
+    that no "try again" handler (readiness polls) can swallow it."""
+
     def __init__(self, signum: int) -> None:
         super().__init__(f"interrupted by {signal.Signals(signum).name}")
         self.signum = signum
@@ -61,6 +61,7 @@ class Server:
     env: dict[str, str] | None = None
     checks: list[tuple[str, Callable[[], bool]]] = field(default_factory=list)
     proc: subprocess.Popen | None = None
+    ready_at: float = 0.0
 
     def start(self) -> None:
         with open(self.log, "ab") as log:
@@ -92,6 +93,7 @@ class Server:
                     raise LabError(self.failure(
                         f"{self.name} did not come up in time: {what} (last error: {last_error})"))
                 time.sleep(0.02)  # polling interval, bounded by the deadline above
+        self.ready_at = time.monotonic()
 
     def terminate(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -226,6 +228,8 @@ class Lab:
             if path.suffix in (".pem", ".crt"):
                 path.chmod(0o644)
         self.ready_after = time.monotonic() - self.started_at
+        self.timings = {s.name.split(" ")[0]: round(s.ready_at - self.started_at, 2)
+                        for s in self.servers}
         facts = self.facts()
         FACTS_PATH.write_text(json.dumps(facts, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         FACTS_PATH.chmod(0o644)

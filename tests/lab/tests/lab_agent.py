@@ -115,7 +115,7 @@ def https_get(host: str, path: str = "/.well-known/mta-sts.txt", cafile: str | N
     return {"ok": True, "status": response.status,
             "content_type": response.getheader("Content-Type"),
             "location": response.getheader("Location"),
-            "length": len(body), "head": body[:32].decode("latin-1")}
+            "length": len(body), "head": body[:128].decode("latin-1")}
 
 
 def peer_certificate(address: str, port: int, server_name: str | None) -> dict:
