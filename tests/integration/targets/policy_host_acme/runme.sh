@@ -4,6 +4,17 @@
 # include_role does not reach the role's dynamic includes), hence playbooks.
 set -eux
 
+# ansible-test points ANSIBLE_COLLECTIONS_PATH at this collection's root only;
+# the ACME modules come from community.crypto, which `make setup` extracts to
+# <repo>/.cache/collections (the build root is <repo>/build). Add the first
+# place that has it; MAILSEC_DEPS_COLLECTIONS overrides.
+for deps in "${MAILSEC_DEPS_COLLECTIONS:-}" "${ANSIBLE_COLLECTIONS_PATH%%:*}/../.cache/collections"; do
+    if [ -n "$deps" ] && [ -d "$deps/ansible_collections/community/crypto" ]; then
+        export ANSIBLE_COLLECTIONS_PATH="${ANSIBLE_COLLECTIONS_PATH}:$(cd "$deps" && pwd)"
+        break
+    fi
+done
+
 cleanup() {
     ansible-playbook stop.yml "$@" || true
 }
