@@ -10,7 +10,8 @@ set -eux
 # place that has it; MAILSEC_DEPS_COLLECTIONS overrides.
 for deps in "${MAILSEC_DEPS_COLLECTIONS:-}" "${ANSIBLE_COLLECTIONS_PATH%%:*}/../.cache/collections"; do
     if [ -n "$deps" ] && [ -d "$deps/ansible_collections/community/crypto" ]; then
-        export ANSIBLE_COLLECTIONS_PATH="${ANSIBLE_COLLECTIONS_PATH}:$(cd "$deps" && pwd)"
+        deps="$(cd "$deps" && pwd)"
+        export ANSIBLE_COLLECTIONS_PATH="${ANSIBLE_COLLECTIONS_PATH}:${deps}"
         break
     fi
 done
