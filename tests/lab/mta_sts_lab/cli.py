@@ -281,6 +281,8 @@ def inner_main(options: Options) -> int:
     try:
         world = scenario.load(options.scenario)
         lab = Lab(world, start_timeout=options.timeout)
+        for note in lab.notes:
+            print(f"lab: note: {note}", file=sys.stderr)
         lab.prepare_namespace(own_run=options.own_run)
         lab.start()
         if not options.quiet:
@@ -300,6 +302,9 @@ def inner_main(options: Options) -> int:
     except Interrupted as exc:
         print(f"lab: {exc}; tearing down", file=sys.stderr)
         status = 128 + exc.signum
+    except OSError as exc:
+        print(f"lab: cannot set up the lab: {exc}", file=sys.stderr)
+        status = EXIT_LAB
     finally:
         state.phase = "teardown"
         if state.command is not None and state.command.poll() is None:

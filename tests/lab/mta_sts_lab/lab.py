@@ -42,6 +42,15 @@ class Interrupted(BaseException):
         self.signum = signum
 
 
+def in_user_namespace() -> bool:
+    """True when our root is only root inside a user namespace (non-root run)."""
+    try:
+        first = Path("/proc/self/uid_map").read_text().split("\n")[0].split()
+    except OSError:
+        return False
+    return first != ["0", "0", "4294967295"]
+
+
 def log_tail(path: Path, lines: int = 30) -> str:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -131,6 +140,16 @@ class Lab:
         self.logs = state / "logs"
         self.started_at = 0.0
         self.ready_after = 0.0
+        self.user_namespace = in_user_namespace()
+        self.notes: list[str] = []
+        if self.user_namespace:
+            # Only our own uid exists in here: Postfix needs its postfix user and
+            # nginx's workers nobody, neither of which is mapped.
+            for host in world.mx_hosts.values():
+                if host.server == "postfix":
+                    host.server = "aiosmtpd"
+                    self.notes.append(f"{host.name}: aiosmtpd instead of Postfix "
+                                      "(Postfix needs its own user, absent in a user namespace)")
 
     # -- namespace -------------------------------------------------------
     def prepare_namespace(self, *, own_run: bool = False) -> None:
@@ -172,7 +191,8 @@ class Lab:
                                             lambda: knot.zones_answer(world))]))
 
         if world.policy_hosts:
-            web_conf = nginx.write_config(world, self.state / "web", self.logs, certs)
+            web_conf = nginx.write_config(world, self.state / "web", self.logs, certs,
+                                          user="root" if self.user_namespace else "nobody")
             self.servers.append(Server(
                 "nginx", nginx.command(web_conf, self.state / "web", self.logs),
                 self.logs / "nginx.log",
@@ -314,6 +334,7 @@ class Lab:
                         for d in world.domains.values()},
             "deploy_certs": self.deploy_certs,
             "startup_seconds": round(self.ready_after, 3),
+            "user_namespace": self.user_namespace,
         }
 
     def environment(self, *, trust: bool = False) -> dict[str, str]:

@@ -448,7 +448,20 @@ def txt_rdata(text: str) -> str:
     return " ".join('"' + c.replace("\\", "\\\\").replace('"', '\\"') + '"' for c in chunks)
 
 
+REVERSE_ZONE = "127.in-addr.arpa"
+
+
+def _reverse_name(address: str) -> str:
+    return ".".join(reversed(address.split("."))) + ".in-addr.arpa"
+
+
 def _fill_zones(world: World) -> None:
+    # PTR records for the MX hosts and the lab servers, as checkers expect them.
+    reverse = world.zones.setdefault(REVERSE_ZONE, Zone(REVERSE_ZONE))
+    ptr_owners = [(h.address, h.name) for h in world.mx_hosts.values()]
+    ptr_owners += [(world.dns_address, world.ns_name), (world.acme_address, world.acme_name)]
+    for address, name in ptr_owners:
+        reverse.records.append((_reverse_name(address), "PTR", name + "."))
     for zone in world.zones.values():
         zone.records.insert(0, (zone.name, "NS", world.ns_name + "."))
     for owner, addresses in world.names.items():
