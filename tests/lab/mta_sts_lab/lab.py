@@ -192,7 +192,7 @@ class Lab:
 
         if world.policy_hosts:
             web_conf = nginx.write_config(world, self.state / "web", self.logs, certs,
-                                          user="root" if self.user_namespace else "nobody")
+                                          user="root root" if self.user_namespace else None)
             self.servers.append(Server(
                 "nginx", nginx.command(web_conf, self.state / "web", self.logs),
                 self.logs / "nginx.log",
