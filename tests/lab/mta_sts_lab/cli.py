@@ -58,6 +58,8 @@ and MTA_STS_LAB_* variables (see docs/lab.md).
   --keep-logs DIR   copy the servers' logs to DIR (on the host) at teardown
   --timeout S       start-up budget in seconds (default 10)
   --quiet           no start-up summary on stderr
+  --describe        print the scenario's domains as a Markdown table and exit
+                    (no namespace, no server)
 """
 
 
@@ -68,6 +70,7 @@ class Options:
     keep_logs: str | None = None
     timeout: float = 10.0
     quiet: bool = False
+    describe: bool = False
     inner: bool = False
     own_run: bool = False
     tty_foreground: bool = False
@@ -98,6 +101,8 @@ def parse(argv: list[str]) -> Options:
             options.trust = True
         elif arg == "--quiet":
             options.quiet = True
+        elif arg == "--describe":
+            options.describe = True
         elif arg == "--inner":
             options.inner = True
         elif arg == "--own-run":
@@ -119,7 +124,53 @@ def main(argv: list[str] | None = None) -> int:
             print(exc.code, file=sys.stderr)
             return EXIT_USAGE
         raise
+    if options.describe:
+        return describe(options)
     return inner_main(options) if options.inner else outer_main(options)
+
+
+def describe(options: Options) -> int:
+    """The scenario's domains as Markdown tables, for docs/lab.md and curious humans."""
+    try:
+        world = scenario.load(options.scenario)
+    except scenario.ScenarioError as exc:
+        print(f"lab: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    titles = {"good": "Good domains, published and served by the lab",
+              "deployable": "Deployable: DNS ready, policy left to the collection",
+              "records": "Empty names for the records module",
+              "fixture": "Broken fixtures (one mistake each)"}
+    for kind, title in titles.items():
+        domains = [d for d in world.domains.values() if d.kind == kind and not d.group]
+        if not domains:
+            continue
+        print(f"### {title}\n")
+        print("| domain | mta-sts host address | MX | plays | expected verdict |")
+        print("|---|---|---|---|---|")
+        for d in domains:
+            address = d.policy.address if d.policy else ", ".join(d.policy_host_addresses) or "-"
+            mx = ", ".join(host for _, host in d.mx) or "-"
+            plays = d.mistake or d.note or "-"
+            print(f"| `{d.name}` | {address} | {mx} | {plays} | {d.expect or '-'} |")
+        print()
+    groups: dict[str, list[str]] = {}
+    for d in world.domains.values():
+        if d.group:
+            groups.setdefault(d.group, []).append(d.name)
+    for group, names in groups.items():
+        print(f"Generated group `{group}`: {len(names)} domains, {names[0]} ... {names[-1]} "
+              f"(kind {world.domains[names[0]].kind}).\n")
+    print("### MX hosts\n")
+    print("| host | address | server | STARTTLS | certificate |")
+    print("|---|---|---|---|---|")
+    for h in world.mx_hosts.values():
+        cert = "-"
+        if h.cert:
+            cert = ("self-signed" if h.cert.self_signed else "lab CA") + \
+                (", expired" if h.cert.expired else "") + \
+                ("" if h.cert.names == [h.name] else f", for {', '.join(h.cert.names)}")
+        print(f"| `{h.name}` | {h.address} | {h.server} | {'yes' if h.starttls else 'no'} | {cert} |")
+    return 0
 
 
 # ---------------------------------------------------------------- outer --

@@ -328,6 +328,7 @@ class Lab:
                                   "starttls": h.starttls} for h in world.mx_hosts.values()},
             "policy_hosts": {p.name: p.address for p in world.policy_hosts},
             "domains": {d.name: {"kind": d.kind, "zone": d.zone,
+                                 "note": d.mistake or d.note, "expect": d.expect,
                                  "mx": [host for _, host in d.mx],
                                  "policy_host_addresses": (
                                      [d.policy.address] if d.policy else d.policy_host_addresses)}

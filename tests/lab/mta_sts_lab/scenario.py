@@ -81,6 +81,7 @@ class Domain:
     records: list[str] = field(default_factory=list)
     mistake: str = ""
     expect: str = ""
+    note: str = ""
     group: str = ""
 
 
@@ -267,7 +268,7 @@ def _policy(domain: str, mx: list[tuple[int, str]], data: Any, where: str,
 
 
 DOMAIN_KEYS = {"kind", "zone", "mx", "policy", "policy_hosts", "sts", "tlsrpt",
-               "records", "mistake", "expect"}
+               "records", "mistake", "expect", "note"}
 
 
 def _domain(name: str, data: Any, where: str, ctx: dict[str, Any], group: str = "") -> Domain:
@@ -279,7 +280,7 @@ def _domain(name: str, data: Any, where: str, ctx: dict[str, Any], group: str = 
           for i, host in enumerate(_str_list(data.get("mx"), f"{where}.mx"))]
     domain = Domain(name=name, kind=kind, zone=data.get("zone") or name, mx=mx,
                     mistake=str(data.get("mistake", "")), expect=str(data.get("expect", "")),
-                    group=group)
+                    note=str(data.get("note", "")), group=group)
     if kind == "fixture" and not domain.mistake:
         raise _fail(where, "a fixture must say which mistake it plays (mistake:)")
     if data.get("policy") is not None:
