@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from .lab import Lab
 
 LAB_DIR = Path(__file__).resolve().parent.parent
-RUN_SCRIPT = LAB_DIR / "run"
+ENTRY = Path(__file__).resolve().parent  # run as a directory: its __main__.py
 DEFAULT_SCENARIO = LAB_DIR / "scenarios" / "default.yml"
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 EXIT_USAGE, EXIT_LAB, EXIT_NOT_FOUND = 2, 125, 127
@@ -149,7 +149,7 @@ def describe(options: Options) -> int:
         print("|---|---|---|---|---|")
         for d in domains:
             address = d.policy.address if d.policy else ", ".join(d.policy_host_addresses) or "-"
-            mx = ", ".join(host for _, host in d.mx) or "-"
+            mx = ", ".join(d.mx_hosts) or "-"
             plays = d.mistake or d.note or "-"
             print(f"| `{d.name}` | {address} | {mx} | {plays} | {d.expect or '-'} |")
         print()
@@ -228,7 +228,7 @@ def outer_main(options: Options) -> int:
         except OSError:
             pass
 
-    argv = [*unshare, "--", sys.executable, str(RUN_SCRIPT), "--inner",
+    argv = [*unshare, "--", sys.executable, str(ENTRY), "--inner",
             "--scenario", str(options.scenario), "--timeout", str(options.timeout), *inner_flags]
     if options.trust:
         argv.append("--trust")

@@ -21,7 +21,7 @@ from typing import Callable
 
 from . import FACTS_PATH, STATE_DIR, knot, nginx, pebble, postfix
 from .certs import CertStore
-from .scenario import World
+from .scenario import CertSpec, World
 FIXTURED = Path(__file__).with_name("fixtured.py")
 ENV_PREFIX = "MTA_STS_LAB_"
 # A proxy from the host's environment is unreachable inside the lab.
@@ -123,7 +123,8 @@ def smtp_banner(address: str, timeout: float = 0.5) -> bool:
 
 
 def run_quiet(argv: list[str]) -> None:
-    result = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    result = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            check=False)
     if result.returncode != 0:
         raise LabError(f"{' '.join(argv)} failed: {result.stderr.strip() or result.stdout.strip()}")
 
@@ -276,9 +277,6 @@ class Lab:
 
     def _issue_deploy_certs(self, certs: CertStore) -> None:
         """Lab-CA certificates for the names the collection deploys (certs from files)."""
-        from .scenario import CertSpec
-        out = self.state / "ca" / "deploy"
-        out.mkdir(exist_ok=True)
         self.deploy_certs = {}
         for name in self.world.domains_of("deployable"):
             cert, key = certs.issue(CertSpec([f"mta-sts.{name}"]))
@@ -329,7 +327,7 @@ class Lab:
             "policy_hosts": {p.name: p.address for p in world.policy_hosts},
             "domains": {d.name: {"kind": d.kind, "zone": d.zone,
                                  "note": d.mistake or d.note, "expect": d.expect,
-                                 "mx": [host for _, host in d.mx],
+                                 "mx": d.mx_hosts,
                                  "policy_host_addresses": (
                                      [d.policy.address] if d.policy else d.policy_host_addresses)}
                         for d in world.domains.values()},
@@ -390,7 +388,7 @@ def reap_everything(grace: float = 3.0) -> None:
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
+                pid, _status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:

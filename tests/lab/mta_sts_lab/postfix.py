@@ -42,7 +42,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 
 def served_domains(world: World, host: MxHost) -> list[str]:
     return sorted(d.name for d in world.domains.values()
-                  if any(mx == host.name for _, mx in d.mx))
+                  if host.name in d.mx_hosts)
 
 
 def write_config(world: World, host: MxHost, directory: Path, certs: CertStore) -> Path:

@@ -84,6 +84,10 @@ class Domain:
     note: str = ""
     group: str = ""
 
+    @property
+    def mx_hosts(self) -> list[str]:
+        return [host for _pref, host in self.mx]
+
 
 @dataclass
 class Zone:
@@ -230,13 +234,13 @@ def _policy(domain: str, mx: list[tuple[int, str]], data: Any, where: str,
     if "text" in data:
         text = str(data["text"])
     else:
-        patterns = _str_list(data.get("mx"), f"{where}.mx") or [host for _, host in mx]
+        patterns = _str_list(data.get("mx"), f"{where}.mx") or [host for _pref, host in mx]
         text = render_policy(str(data.get("mode", "enforce")), patterns,
                              int(data.get("max_age", 604800)))
     pad_to = int(data.get("pad_to", 0))
     if pad_to:
         # Grow the policy with valid, distinct mx lines so size is the only defect.
-        head, _, tail = text.rpartition("max_age:")
+        head, _sep, tail = text.rpartition("max_age:")
         lines, n = [], 0
         while len(text) + sum(map(len, lines)) < pad_to:
             n += 1

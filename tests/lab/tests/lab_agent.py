@@ -279,7 +279,7 @@ def handle(request: dict) -> dict:
     if "argv" in request:
         env = dict(os.environ, **request.get("env", {}))
         try:
-            done = subprocess.run(request["argv"], env=env, capture_output=True, text=True,
+            done = subprocess.run(request["argv"], env=env, capture_output=True, text=True, check=False,
                                   timeout=request.get("timeout", 60), input=request.get("input"))
         except subprocess.TimeoutExpired as exc:
             return {"rc": None, "stdout": exc.stdout or "", "stderr": f"timeout: {exc}"}
