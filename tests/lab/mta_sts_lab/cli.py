@@ -286,9 +286,25 @@ class InnerState:
         if self.phase == "command" and self.command is not None:
             try:
                 os.killpg(self.command.pid, signum)
+                os.killpg(self.command.pid, signal.SIGCONT)  # a stopped job must see it too
             except ProcessLookupError:
                 pass
         # in teardown: already on the way out; finish cleaning up
+
+
+def _take_terminal() -> None:
+    """In COMMAND's child, before exec: own process group, in the terminal's foreground.
+
+    Done in the child (as shells do) so that an interactive shell never sees
+    itself in the background and stops itself with SIGTTIN.
+    """
+    os.setpgid(0, 0)
+    previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    try:
+        os.tcsetpgrp(0, os.getpgrp())
+    except OSError:
+        pass
+    signal.signal(signal.SIGTTOU, previous)
 
 
 def run_command(state: InnerState, lab: Lab, options: Options) -> int:
@@ -296,20 +312,17 @@ def run_command(state: InnerState, lab: Lab, options: Options) -> int:
 
     env = lab.environment(trust=options.trust)
     try:
-        state.command = subprocess.Popen(options.command, env=env, process_group=0)
+        # COMMAND gets a process group of its own and, on a terminal, the
+        # foreground: Ctrl-C reaches it alone, the lab stays up until it exits
+        # (an interactive shell ignores Ctrl-C, as it should).
+        if options.tty_foreground:
+            state.command = subprocess.Popen(options.command, env=env, preexec_fn=_take_terminal)
+        else:
+            state.command = subprocess.Popen(options.command, env=env, process_group=0)
     except OSError as exc:
         print(f"lab: cannot run {options.command[0]!r}: {exc}", file=sys.stderr)
         return EXIT_NOT_FOUND
     state.phase = "command"
-    if options.tty_foreground:
-        # COMMAND gets the terminal: Ctrl-C reaches it alone, the lab stays up
-        # until it exits (an interactive shell ignores Ctrl-C, as it should).
-        previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
-        try:
-            os.tcsetpgrp(0, state.command.pid)
-        except OSError:
-            pass
-        signal.signal(signal.SIGTTOU, previous)
     known = {s.proc.pid for s in lab.servers if s.proc} | {state.command.pid}
     while True:
         try:
@@ -361,6 +374,7 @@ def inner_main(options: Options) -> int:
         if state.command is not None and state.command.poll() is None:
             try:
                 os.killpg(state.command.pid, signal.SIGTERM)
+                os.killpg(state.command.pid, signal.SIGCONT)
                 state.command.wait(timeout=5)
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 pass

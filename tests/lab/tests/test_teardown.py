@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import pty
+import select
 import signal
 import subprocess
 import time
@@ -182,3 +184,71 @@ def test_bad_scenario_is_refused_before_anything_starts(tmp_path):
                           capture_output=True, text=True, timeout=30, check=False)
     assert proc.returncode == 2
     assert "outside the reserved .test TLD" in proc.stderr
+
+
+class Terminal:
+    """tests/lab/run on a pseudo-terminal, as `make lab-shell` runs it."""
+
+    def __init__(self, *command: str) -> None:
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: become tests/lab/run
+            os.execv(str(RUN), [str(RUN), "--", *command])
+        self.output = b""
+
+    def expect(self, marker: bytes, timeout: float = 20.0, count: int = 1) -> None:
+        """Read until MARKER has been seen COUNT times in all output so far."""
+        deadline = time.monotonic() + timeout
+        while self.output.count(marker) < count:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"{marker!r} not seen; terminal said:\n{self.output.decode(errors='replace')}"
+            ready, _w, _x = select.select([self.fd], [], [], remaining)
+            if ready:
+                try:
+                    self.output += os.read(self.fd, 4096)
+                except OSError:  # the other side is gone
+                    break
+
+    def foreground_is(self, name: str) -> bool:
+        """True when a process named NAME below us leads the terminal's foreground group."""
+        for pid, _start in descendants(self.pid):
+            if comm(pid) == name:
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
+                except OSError:
+                    return False
+                return fields[2] == fields[5]  # pgrp == tpgid
+        return False
+
+    def send(self, text: bytes) -> None:
+        os.write(self.fd, text)
+
+    def wait(self, timeout: float = 30.0) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                os.close(self.fd)
+                return os.waitstatus_to_exitcode(status)
+            time.sleep(0.05)
+        os.kill(self.pid, signal.SIGKILL)
+        raise AssertionError(f"tests/lab/run did not end; terminal said:\n{self.output.decode(errors='replace')}")
+
+
+def test_ctrl_c_in_an_interactive_shell_reaches_only_the_shell_job():
+    term = Terminal("env", "PS1=lab-prompt$ ", "bash", "--norc", "--noprofile", "-i")
+    term.expect(b"lab-prompt$ ")
+    term.send(b"echo dns=$MTA_STS_LAB_DNS_SERVER; echo sleep-$((1+1)); sleep 60; echo sleep-$((2+3))\n")
+    term.expect(b"dns=127.0.0.1")
+    term.expect(b"sleep-2")  # the echoed command line shows $((1+1)), not 2
+    deadline = time.monotonic() + 10
+    while not term.foreground_is("sleep"):
+        assert time.monotonic() < deadline, "sleep never got the terminal"
+        time.sleep(0.01)
+    term.send(b"\x03")  # Ctrl-C: ends sleep, not the shell, not the lab
+    term.expect(b"lab-prompt$ ", count=2)  # the shell is back at its prompt
+    term.send(b"echo still-$((6*7)); getent hosts mx1.example.test\n")
+    term.expect(b"still-42")
+    term.expect(b"127.0.2.1")
+    assert b"sleep-5" not in term.output
+    term.send(b"exit 7\n")
+    assert term.wait() == 7
