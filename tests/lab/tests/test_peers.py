@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -33,3 +34,19 @@ def test_broken_fixtures_are_not_valid(lab, domain):
 def test_the_lab_ca_is_needed(lab):
     answer = lab.run([str(MTA_STS_QUERY), "example.test"], timeout=30)
     assert "STSFetchResult.VALID" not in answer["stdout"]
+
+
+def test_checkdmarc_validates_the_good_domain(lab):
+    checkdmarc = Path(sys.executable).with_name("checkdmarc")
+    if not checkdmarc.exists():
+        pytest.fail(f"{checkdmarc} is missing: pip install checkdmarc")
+    bundle = lab.facts["ca_bundle"]
+    answer = lab.run([str(checkdmarc), "example.test", "-n", lab.facts["dns_server"],
+                      "--check-mx-tls", "-f", "json"],
+                     env={"SSL_CERT_FILE": bundle, "REQUESTS_CA_BUNDLE": bundle}, timeout=60)
+    assert answer["rc"] == 0, answer
+    report = json.loads(answer["stdout"])
+    assert report["mta_sts"]["valid"] is True, report["mta_sts"]
+    assert report["smtp_tls_reporting"]["valid"] is True
+    assert [(h["hostname"], h["starttls"]) for h in report["mx"]["hosts"]] == [
+        ("mx1.example.test", True), ("mx2.example.test", True)]
