@@ -177,24 +177,41 @@ class Lab:
 
     # -- bring-up --------------------------------------------------------
     def start(self) -> None:
+        """Write every config, start every server, wait until all answer, write the facts."""
         self.started_at = time.monotonic()
-        world = self.world
         for sub in ("logs", "ca", "dns", "web", "acme", "smtp", "scratch"):
             (self.state / sub).mkdir(parents=True, exist_ok=True)
         (self.state / "scratch").chmod(0o1777)
-        certs = CertStore(self.state / "ca")
-        self.certs = certs
+        self.certs = CertStore(self.state / "ca")
+        self.servers = self._plan_servers(self.certs)
+        for server in self.servers:
+            server.start()
+        deadline = time.monotonic() + self.start_timeout
+        for server in self.servers:
+            server.wait_ready(deadline)
+        self._write_trust(self.certs)
+        self._issue_deploy_certs(self.certs)
+        self.ready_after = time.monotonic() - self.started_at
+        self.timings = {s.name.split(" ")[0]: round(s.ready_at - self.started_at, 2)
+                        for s in self.servers}
+        facts_path = self.state / FACTS_PATH.name
+        facts_path.write_text(json.dumps(self.facts(), indent=2, sort_keys=True) + "\n",
+                              encoding="utf-8")
+        facts_path.chmod(0o644)
 
+    def _plan_servers(self, certs: CertStore) -> list[Server]:
+        """The servers of this world, configs written, each with its readiness checks."""
+        world = self.world
+        servers = []
         knot_conf = knot.write_config(world, self.state / "dns", self.tsig_secret)
-        self.servers.append(Server("knot", knot.command(knot_conf), self.logs / "knot.log",
-                                   checks=[("SOA of every zone on "
-                                            f"{world.dns_address}:53",
-                                            lambda: knot.zones_answer(world))]))
+        servers.append(Server("knot", knot.command(knot_conf), self.logs / "knot.log",
+                              checks=[(f"SOA of every zone on {world.dns_address}:53",
+                                       lambda: knot.zones_answer(world))]))
 
         if world.policy_hosts:
             web_conf = nginx.write_config(world, self.state / "web", self.logs, certs,
                                           user="root root" if self.user_namespace else None)
-            self.servers.append(Server(
+            servers.append(Server(
                 "nginx", nginx.command(web_conf, self.state / "web", self.logs),
                 self.logs / "nginx.log",
                 checks=[("port 443 on every policy host address", lambda: nginx.listening(world))]))
@@ -207,53 +224,42 @@ class Lab:
             checks += [(f"HTTP backend {b['address']}:{b['port']} ({b['domain']})",
                         lambda b=b: tcp_open(b["address"], b["port"]))
                        for b in config["http"]]
-            self.servers.append(Server("fixtured (aiosmtpd MX hosts, HTTP backends)",
-                                       [self.python, str(FIXTURED), str(fixtured_conf)],
-                                       self.logs / "fixtured.log", checks=checks))
+            servers.append(Server("fixtured (aiosmtpd MX hosts, HTTP backends)",
+                                  [self.python, str(FIXTURED), str(fixtured_conf)],
+                                  self.logs / "fixtured.log", checks=checks))
 
         for host in world.mx_hosts.values():
-            if host.server != "postfix":
-                continue
-            conf = postfix.write_config(world, host, self.state / "smtp" / host.name, certs)
-            self.servers.append(Server(
-                f"postfix ({host.name})", postfix.command(conf),
-                self.logs / f"postfix-{host.name}.log",
-                checks=[(f"SMTP banner on {host.address}:25",
-                         lambda a=host.address: smtp_banner(a))]))
+            if host.server == "postfix":
+                conf = postfix.write_config(world, host, self.state / "smtp" / host.name, certs)
+                servers.append(Server(
+                    f"postfix ({host.name})", postfix.command(conf),
+                    self.logs / f"postfix-{host.name}.log",
+                    checks=[(f"SMTP banner on {host.address}:25",
+                             lambda a=host.address: smtp_banner(a))]))
 
         pebble_conf = pebble.write_config(world, self.state / "acme", certs)
         env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES}
         env.update(pebble.ENVIRONMENT)
-        self.servers.append(Server(
+        self.pebble = Server(
             "pebble", pebble.command(world, pebble_conf), self.logs / "pebble.log", env=env,
             checks=[(f"ACME directory on https://{world.acme_address}/dir",
-                     lambda: pebble.answers(world, certs.ca_path))]))
+                     lambda: pebble.answers(world, certs.ca_path))])
+        servers.append(self.pebble)
+        return servers
 
-        for server in self.servers:
-            server.start()
-        deadline = time.monotonic() + self.start_timeout
-        for server in self.servers:
-            server.wait_ready(deadline)
-
-        pebble_server = self.servers[-1]
+    def _write_trust(self, certs: CertStore) -> None:
+        """pebble's root (new at every start) and the bundle that verifies everything."""
         try:
-            root = pebble.fetch_root(world, certs.ca_path)
-        except Exception as exc:  # noqa: BLE001
-            raise LabError(pebble_server.failure(f"pebble: cannot fetch its root CA: {exc}")) from None
+            root = pebble.fetch_root(self.world, certs.ca_path)
+        except Exception as exc:  # noqa: BLE001 - any failure: report it with pebble's log
+            raise LabError(self.pebble.failure(f"pebble: cannot fetch its root CA: {exc}")) from None
         self.acme_root = self.state / "ca" / "acme-root.pem"
         self.acme_root.write_bytes(root)
         self.bundle = self.state / "ca" / "bundle.pem"
         self.bundle.write_bytes(certs.ca_path.read_bytes() + root)
-        self._issue_deploy_certs(certs)
         for path in (self.state / "ca").iterdir():
             if path.suffix in (".pem", ".crt"):
                 path.chmod(0o644)
-        self.ready_after = time.monotonic() - self.started_at
-        self.timings = {s.name.split(" ")[0]: round(s.ready_at - self.started_at, 2)
-                        for s in self.servers}
-        facts = self.facts()
-        FACTS_PATH.write_text(json.dumps(facts, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        FACTS_PATH.chmod(0o644)
 
     def _write_fixtured_config(self, certs: CertStore) -> Path | None:
         world = self.world
@@ -297,7 +303,7 @@ class Lab:
             "version": 1,
             "scenario": world.source,
             "state_dir": str(self.state),
-            "facts_path": str(FACTS_PATH),
+            "facts_path": str(self.state / FACTS_PATH.name),
             "scratch_dir": str(self.state / "scratch"),
             "logs_dir": str(self.logs),
             "dns_server": world.dns_address,
@@ -347,7 +353,7 @@ class Lab:
         for key in ("good_domains", "deploy_domains", "records_domains", "fixture_domains",
                     "zones", "policy_host_addresses"):
             env[ENV_PREFIX + key.upper()] = " ".join(facts[key])
-        env[ENV_PREFIX + "FACTS"] = str(FACTS_PATH)
+        env[ENV_PREFIX + "FACTS"] = facts["facts_path"]
         if trust:
             env["SSL_CERT_FILE"] = env["REQUESTS_CA_BUNDLE"] = env["CURL_CA_BUNDLE"] = facts["ca_bundle"]
         return env
