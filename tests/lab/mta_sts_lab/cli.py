@@ -213,7 +213,7 @@ def outer_main(options: Options) -> int:
     try:
         STATE_DIR.mkdir(mode=0o755, exist_ok=True)  # an empty mount point, shared by all runs
     except OSError:
-        inner_flags.append("--own-run")
+        pass  # not root: the inner side mounts its own /run instead
     if not STATE_DIR.is_dir():
         inner_flags.append("--own-run")
     unshare += ["--net", "--mount", "--propagation", "private", "--pid", "--fork",
