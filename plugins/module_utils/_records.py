@@ -174,29 +174,34 @@ def sts_record(domain, policy_id):
     return {'name': sts_record_name(domain), 'type': 'TXT', 'value': render_sts_record(policy_id, domain)}
 
 
-def discover_sts(records):
-    """A1: from every TXT record at ``_mta-sts.<domain>``, the one that
-    counts. Returns ``(parsed or None, [Problem])``; None means the domain
-    has no policy for a sender."""
-    selected = select_records(records, STS_PREFIX)
-    problems = []
+def _discover(records, prefix, parser, count_rule, none_severity, none_message, none_hint):
+    """The one record among ``records`` that starts with ``prefix + ';'``,
+    parsed, as ``(parsed or None, [Problem])`` (A1/F2: zero or several
+    records mean none counts)."""
+    selected = select_records(records, prefix)
     if not selected:
-        problems.append(Problem('A1', ERROR, 'no TXT record starting with "v=STSv1;"',
-                                hint='publish "v=STSv1; id=<id>" at _mta-sts.<domain>'))
-        return None, problems
+        return None, [Problem(count_rule, none_severity, none_message, hint=none_hint)]
     if len(selected) > 1:
-        problems.append(Problem('A1', ERROR, '%d TXT records start with "v=STSv1;": senders see no policy'
-                                % len(selected), hint='keep exactly one v=STSv1 record'))
-        return None, problems
+        return None, [Problem(count_rule, ERROR, '%d TXT records start with "%s;": senders see none of them'
+                              % (len(selected), prefix), hint='keep exactly one %s record' % prefix)]
     try:
-        parsed = parse_sts_record(selected[0])
+        parsed = parser(selected[0])
     except MtaStsError as exc:
-        problems.append(Problem(exc.rule or 'A3', ERROR, exc.message, hint=exc.hint))
-        return None, problems
+        return None, [Problem(exc.rule or count_rule, ERROR, exc.message, hint=exc.hint)]
+    problems = []
     for warning in parsed['warnings']:
         rule, dummy, message = warning.partition(': ')
         problems.append(Problem(rule, WARNING, message))
     return parsed, problems
+
+
+def discover_sts(records):
+    """A1: from every TXT record at ``_mta-sts.<domain>``, the one that
+    counts. Returns ``(parsed or None, [Problem])``; None means the domain
+    has no policy for a sender."""
+    return _discover(records, STS_PREFIX, parse_sts_record, 'A1', ERROR,
+                     'no TXT record starting with "v=STSv1;"',
+                     'publish "v=STSv1; id=<id>" at _mta-sts.<domain>')
 
 
 # ---------------------------------------------------------------------------
@@ -279,24 +284,7 @@ def tlsrpt_record(domain, rua):
 
 def discover_tlsrpt(records):
     """F2: the TLS-RPT record that counts among ``records``; returns
-    ``(parsed or None, [Problem])``."""
-    selected = select_records(records, TLSRPT_PREFIX)
-    problems = []
-    if not selected:
-        problems.append(Problem('F2', WARNING, 'no TXT record starting with "v=TLSRPTv1;": '
-                                'no TLS failure reports will be sent',
-                                hint='publish "v=TLSRPTv1; rua=mailto:tlsrpt@<domain>" at _smtp._tls.<domain>'))
-        return None, problems
-    if len(selected) > 1:
-        problems.append(Problem('F2', ERROR, '%d TXT records start with "v=TLSRPTv1;": no TLS-RPT policy'
-                                % len(selected), hint='keep exactly one v=TLSRPTv1 record'))
-        return None, problems
-    try:
-        parsed = parse_tlsrpt_record(selected[0])
-    except MtaStsError as exc:
-        problems.append(Problem(exc.rule or 'F1', ERROR, exc.message, hint=exc.hint))
-        return None, problems
-    for warning in parsed['warnings']:
-        rule, dummy, message = warning.partition(': ')
-        problems.append(Problem(rule, WARNING, message))
-    return parsed, problems
+    ``(parsed or None, [Problem])``. None found is a warning: no reports."""
+    return _discover(records, TLSRPT_PREFIX, parse_tlsrpt_record, 'F2', WARNING,
+                     'no TXT record starting with "v=TLSRPTv1;": no TLS failure reports will be sent',
+                     'publish "v=TLSRPTv1; rua=mailto:tlsrpt@<domain>" at _smtp._tls.<domain>')
