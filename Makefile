@@ -185,6 +185,16 @@ integration: setup build ## ansible-test integration, all targets, inside the la
 	$(call in_lab,$(ANSIBLE_TEST) integration --local --python $(PYTHON_VERSION) \
 	  --python-interpreter $(VENV_BIN)/python -v $(INTEGRATION_ARGS))
 
+# The lab's own tests: smoke (DNS, HTTPS, STARTTLS, ACME, RFC 2136), every
+# fixture plays its mistake, the peers agree, and teardown leaves nothing.
+# They start labs themselves, from the host, so they run from the source tree.
+.PHONY: lab
+lab: setup ## The lab's own tests (smoke, fixtures, peers, teardown)
+	@[ -x $(LAB_RUN) ] || $(call skip,no lab yet)
+	$(lab_packages_or_skip)
+	[ "$$(id -u)" = 0 ] || $(call skip,the lab tests need root)
+	$(VENV_BIN)/python -m pytest -q -p no:cacheprovider tests/lab/tests
+
 # Scenarios: extensions/molecule/<name>/molecule.yml (collection mode, run from
 # the collection root) and roles/<role>/molecule/<name>/molecule.yml (run from
 # the role). Each runs in a lab of its own.
@@ -213,7 +223,7 @@ galaxy-test: setup build ## Build the artifact, install it offline, use it from 
 .PHONY: test
 test: ## Everything CI runs; ends with "N passed, N failed"
 	@MAKE="$(MAKE)" RESULTS="$(RESULTS)" tests/run-suites.sh setup build -- \
-	  lint sanity units integration molecule galaxy-test
+	  lint sanity units lab integration molecule galaxy-test
 
 # --- Working with the lab -----------------------------------------------------
 
