@@ -126,6 +126,43 @@ def _extension(name, value, rule):
                           hint='values are printable ASCII without "=", ";" or spaces')
 
 
+def _read_fields(text, prefix, grammar_rule, ext_rule, key, convert):
+    """The value of the field ``key`` (checked by ``convert``), the
+    extensions and warnings of a record. For a duplicated field the first
+    wins (A5, F4); an invalid field raises even when it is a duplicate."""
+    found = None
+    extensions = {}
+    warnings = []
+    for name, value in _fields(text, prefix, grammar_rule):
+        if name == key:
+            value = convert(value)
+            if found is None:
+                found = value
+            else:
+                warnings.append('%s: %s appears more than once; the first wins' % (ext_rule, key))
+            continue
+        _extension(name, value, ext_rule)
+        if name in extensions:
+            warnings.append('%s: field %s appears more than once; the first wins' % (ext_rule, name))
+        else:
+            extensions[name] = value
+    return found, extensions, warnings
+
+
+def _checked_id(value):
+    if not _ID_RE.match(value):
+        raise MtaStsError('id %r must be 1 to 32 ASCII letters or digits' % value, rule='A4',
+                          hint='use letters and digits only, at most 32, e.g. 20261129T1200')
+    return value
+
+
+def _checked_rua_list(value):
+    uris = [uri.strip(' \t') for uri in value.split(',')]
+    for uri in uris:
+        validate_rua(uri, field='rua')
+    return uris
+
+
 # ---------------------------------------------------------------------------
 # _mta-sts (A1-A6)
 
@@ -137,25 +174,7 @@ def parse_sts_record(text):
     id for a record a sender must reject (A2-A5).
     """
     text = join_txt(text)
-    fields = _fields(text, STS_PREFIX, 'A3')
-    record_id = None
-    extensions = {}
-    warnings = []
-    for name, value in fields:
-        if name == 'id':
-            if not _ID_RE.match(value):
-                raise MtaStsError('id %r must be 1 to 32 ASCII letters or digits' % value, rule='A4',
-                                  hint='use letters and digits only, at most 32, e.g. 20261129T1200')
-            if record_id is None:
-                record_id = value
-            else:
-                warnings.append('A5: id appears more than once; the first wins')
-            continue
-        _extension(name, value, 'A5')
-        if name in extensions:
-            warnings.append('A5: field %s appears more than once; the first wins' % name)
-        else:
-            extensions[name] = value
+    record_id, extensions, warnings = _read_fields(text, STS_PREFIX, 'A3', 'A5', 'id', _checked_id)
     if record_id is None:
         raise MtaStsError('the record has no id= field', rule='A4', hint='publish "v=STSv1; id=<id>"')
     if text != render_sts_record(record_id):
@@ -242,25 +261,7 @@ def parse_tlsrpt_record(text):
     """Parse one ``_smtp._tls`` record. Returns ``{rua, extensions,
     warnings}`` or raises MtaStsError (F1, F3, F4, F5)."""
     text = join_txt(text)
-    fields = _fields(text, TLSRPT_PREFIX, 'F1')
-    rua = None
-    extensions = {}
-    warnings = []
-    for name, value in fields:
-        if name == 'rua':
-            uris = [u.strip(' \t') for u in value.split(',')]
-            for uri in uris:
-                validate_rua(uri, field='rua')
-            if rua is None:
-                rua = uris
-            else:
-                warnings.append('F4: rua appears more than once; the first wins')
-            continue
-        _extension(name, value, 'F4')
-        if name in extensions:
-            warnings.append('F4: field %s appears more than once; the first wins' % name)
-        else:
-            extensions[name] = value
+    rua, extensions, warnings = _read_fields(text, TLSRPT_PREFIX, 'F1', 'F4', 'rua', _checked_rua_list)
     if rua is None:
         raise MtaStsError('the record has no rua= field', rule='F3',
                           hint='publish "v=TLSRPTv1; rua=mailto:tlsrpt@<domain>"')
