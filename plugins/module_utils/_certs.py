@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 
 from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy import mx_match
+from ansible_collections.mailsec.mta_sts.plugins.module_utils._tls import days_left
 
 try:
     from cryptography import x509
@@ -114,7 +115,7 @@ def inspect_certificate(cert_pem, key_pem, names, now=None, min_days=0):
     not_after = _not_after(leaf)
     result['not_after'] = not_after.strftime('%Y-%m-%dT%H:%M:%SZ')
     seconds_left = (not_after - now).total_seconds()
-    result['days_left'] = int(seconds_left // SECONDS_PER_DAY)
+    result['days_left'] = days_left(not_after.timestamp(), now.timestamp())
     valid_now = _not_before(leaf) <= now < not_after
     if not valid_now:
         problems.append('C1: the certificate is not valid now (valid %s to %s)'

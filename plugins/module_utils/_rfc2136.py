@@ -234,6 +234,14 @@ class Primary:
             data += chunk
         return data
 
+    def _timeout_error(self, doing):
+        return DnsUpdateError('%s: no answer within %s seconds while %s, with %s. Fix: check that the DNS server '
+                              'runs and answers TCP queries, or raise timeout' % (self.where, self.timeout, doing, self.key_text))
+
+    def _broken_error(self, doing, exc):
+        return DnsUpdateError('%s: the connection broke while %s (%s). Fix: check the server log'
+                              % (self.where, doing, exc or 'closed by the server'))
+
     def _exchange(self, message, doing, reuse=True):
         """Send one message and return the raw answer."""
         wire = message.to_wire()
@@ -253,15 +261,13 @@ class Primary:
                 return self._recv_exactly(self._sock, length)
             except socket.timeout:
                 self.close()
-                raise DnsUpdateError('%s: no answer within %s seconds while %s, with %s. Fix: check that the DNS server '
-                                     'runs and answers TCP queries, or raise timeout' % (self.where, self.timeout, doing, self.key_text)) from None
+                raise self._timeout_error(doing) from None
             except (EOFError, OSError) as exc:
                 self.close()
                 # A connection the server closed while idle: try once more
                 # on a new one. Never for a fresh connection or an UPDATE.
                 if fresh or not reuse or attempt == 2:
-                    raise DnsUpdateError('%s: the connection broke while %s (%s). Fix: check the server log'
-                                         % (self.where, doing, exc or 'closed by the server')) from None
+                    raise self._broken_error(doing, exc) from None
         raise AssertionError('unreachable')
 
     def _parse(self, request, wire, doing, zone=None):
@@ -438,13 +444,11 @@ class Primary:
                 return out
             except socket.timeout:
                 self.close()
-                raise DnsUpdateError('%s: no answer within %s seconds while %s, with %s. Fix: check that the DNS server '
-                                     'runs and answers TCP queries, or raise timeout' % (self.where, self.timeout, doing, self.key_text)) from None
+                raise self._timeout_error(doing) from None
             except (EOFError, OSError) as exc:
                 self.close()
                 if fresh or attempt == 2:
-                    raise DnsUpdateError('%s: the connection broke while %s (%s). Fix: check the server log'
-                                         % (self.where, doing, exc or 'closed by the server')) from None
+                    raise self._broken_error(doing, exc) from None
         raise AssertionError('unreachable')
 
     def serial(self, zone):

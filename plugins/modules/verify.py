@@ -329,11 +329,12 @@ def main():
     except MtaStsError as exc:
         module.fail_json(msg=str(exc), rule=exc.rule)
 
+    # The report gets the summary without the run's timings, so that an
+    # unchanged deployment writes an identical report (changed=false).
     summary = summarize(results)
-    summary.update(stats)
-    output = dict(changed=False, domains=results, summary=summary)
+    output = dict(changed=False, domains=results, summary=dict(summary, **stats))
     if fmt:
-        text = render_report(results, summarize(results), fmt)
+        text = render_report(results, summary, fmt)
         try:
             output['changed'] = write_report(params['report'], text, module.check_mode)
         except (MtaStsError, OSError) as exc:
