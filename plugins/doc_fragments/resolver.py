@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # How mailsec.mta_sts plugins resolve names (module_utils/_resolver.py).
+    # How mailsec.mta_sts plugins resolve names (module_utils/dns/_resolver.py).
     DOCUMENTATION = r'''
 options:
   nameservers:

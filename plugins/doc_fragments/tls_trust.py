@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # Which certificate authorities mailsec.mta_sts plugins trust (module_utils/_tls.py).
+    # Which certificate authorities mailsec.mta_sts plugins trust (module_utils/web/_tls.py).
     DOCUMENTATION = r'''
 options:
   ca_path:

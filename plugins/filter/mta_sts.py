@@ -10,15 +10,15 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import MtaStsError
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import (
     DEFAULT_MAX_AGE,
     mx_match as _mx_match,
     parse_policy as _parse_policy,
     policy_id as _policy_id,
     render_policy as _render_policy,
 )
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._records import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records import (
     parse_sts_record as _parse_sts_record,
     parse_tlsrpt_record as _parse_tlsrpt_record,
     render_sts_record,

@@ -184,7 +184,7 @@ renew:
 import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._certs import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._certs import (
     HAS_CRYPTOGRAPHY,
     inspect_certificate,
 )

@@ -103,7 +103,7 @@ was_running:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._nginx import Nginx, NginxError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._nginx import Nginx, NginxError
 
 
 def main():

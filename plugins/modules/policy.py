@@ -274,9 +274,9 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import MtaStsError
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy import DEFAULT_MAX_AGE
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy_files import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import DEFAULT_MAX_AGE
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._policy_files import (
     apply,
     plan_many,
     plan_policy,

@@ -283,9 +283,9 @@ updates:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import MtaStsError
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._records_publish import DEFAULT_TTL, publish
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._rfc2136 import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._records_publish import DEFAULT_TTL, publish
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._rfc2136 import (
     DNSPYTHON_IMPORT_ERROR,
     HAS_DNSPYTHON,
     KEY_ALGORITHMS,

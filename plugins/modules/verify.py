@@ -269,8 +269,8 @@ report:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import MtaStsError
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._findings import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._findings import (
     failure_message,
     fails,
     render_report,
@@ -278,12 +278,12 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils._findings import (
     summarize,
     write_report,
 )
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._resolver import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._resolver import (
     HAS_DNSPYTHON,
     resolver_argument_spec,
 )
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._tls import tls_argument_spec
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._verify import normalize_spec, verify_domains
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._tls import tls_argument_spec
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._verify import normalize_spec, verify_domains
 
 
 def main():

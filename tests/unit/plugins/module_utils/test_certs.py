@@ -8,7 +8,7 @@ import datetime
 import pytest
 import trustme
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._certs import inspect_certificate, name_covered
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._certs import inspect_certificate, name_covered
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._nginx import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._nginx import (
     Nginx,
     NginxError,
     children,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import MtaStsError
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import (
     MAX_AGE_MAX,
     analyse_policy,
     build_policy,

@@ -10,8 +10,8 @@ import os
 
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import MtaStsError
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import (
     MAX_AGE_MAX,
     analyse_policy,
     mx_match,
@@ -19,7 +19,7 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy import (
     policy_id,
     render_policy,
 )
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._records import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records import (
     parse_sts_record,
     parse_tlsrpt_record,
     render_sts_record,

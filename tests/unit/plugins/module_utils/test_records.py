@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import MtaStsError
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._records import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records import (
     discover_sts,
     discover_tlsrpt,
     join_txt,

@@ -10,8 +10,8 @@ import pytest
 
 pytest.importorskip('dns')
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import MtaStsError  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._records_publish import (  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._records_publish import (  # noqa: E402  pylint: disable=wrong-import-position
     validate_items,
 )
 

@@ -21,14 +21,14 @@ import dns.rrset  # noqa: E402  pylint: disable=wrong-import-position
 import dns.tsig  # noqa: E402  pylint: disable=wrong-import-position
 import dns.update  # noqa: E402  pylint: disable=wrong-import-position
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._rfc2136 import (  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._rfc2136 import (  # noqa: E402  pylint: disable=wrong-import-position
     DnsUpdateError,
     Primary,
     build_updates,
     make_key,
     zone_of_negative_answer,
 )
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._txt_change import plan_txt  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._txt_change import plan_txt  # noqa: E402  pylint: disable=wrong-import-position
 
 SECRET = 'bGFiLXNlY3JldC1sYWItc2VjcmV0LWxhYi1zZWNyZXQ='
 KEY = make_key('update-key', SECRET, 'hmac-sha256')

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._txt_change import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._txt_change import (
     is_own_record,
     plan_txt,
     txt_from_value,

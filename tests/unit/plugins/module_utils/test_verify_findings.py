@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import MtaStsError
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._findings import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._findings import (
     dedupe,
     domain_status,
     failure_message,
@@ -25,15 +25,16 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils._findings import (
     summarize,
     write_report,
 )
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy import policy_id, render_policy
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._resolver import OnceCache, parse_nameserver
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._tls import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import policy_id, render_policy
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._cache import OnceCache
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._resolver import parse_nameserver
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._tls import (
     certificate_facts,
     days_left,
     expiry_level,
     trust_context,
 )
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._verify import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._verify import (
     judge_advice,
     judge_fetch,
     judge_mx_coverage,

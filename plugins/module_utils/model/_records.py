@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import (
     ERROR,
     WARNING,
     MtaStsError,
     Problem,
 )
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy import validate_policy_id
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import validate_policy_id
 
 STS_PREFIX = 'v=STSv1'
 TLSRPT_PREFIX = 'v=TLSRPTv1'

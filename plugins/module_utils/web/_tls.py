@@ -19,7 +19,7 @@ import os
 import ssl
 import time
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
 
 EXPIRY_WARNING_DAYS = 14
 CA_MODES = ('add', 'replace')

@@ -15,7 +15,7 @@ without notice.
 
 from __future__ import annotations
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._records import split_txt
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records import split_txt
 
 
 def txt_from_value(value):

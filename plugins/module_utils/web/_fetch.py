@@ -20,8 +20,8 @@ import socket
 import ssl
 import time
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy import POLICY_PATH
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._tls import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import POLICY_PATH
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._tls import (
     certificate_facts,
     classify_tls_error,
 )

@@ -14,7 +14,7 @@ import hashlib
 import ipaddress
 import re
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import (
     ERROR,
     WARNING,
     MtaStsError,

@@ -19,8 +19,8 @@ import socket
 import ssl
 import time
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._resolver import OnceCache
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._tls import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._cache import OnceCache
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._tls import (
     certificate_facts,
     classify_tls_error,
 )

@@ -17,16 +17,16 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import ERROR, INFO, WARNING, MtaStsError
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._fetch import MAX_POLICY_BYTES, fetch_policy
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._findings import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import ERROR, INFO, WARNING, MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._fetch import MAX_POLICY_BYTES, fetch_policy
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._findings import (
     dedupe,
     domain_status,
     fails,
     finding,
     from_problem,
 )
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import (
     ONE_DAY,
     analyse_policy,
     mx_match,
@@ -37,7 +37,7 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy import (
     validate_mode,
     validate_policy_id,
 )
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._records import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records import (
     STS_PREFIX,
     TLSRPT_PREFIX,
     discover_sts,
@@ -47,9 +47,9 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils._records import (
     tlsrpt_record_name,
     validate_rua,
 )
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._resolver import RunResolver
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._smtp import MxProber
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._tls import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._resolver import RunResolver
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.smtp._probe import MxProber
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._tls import (
     EXPIRY_WARNING_DAYS,
     describe_tls_failure,
     expiry_level,

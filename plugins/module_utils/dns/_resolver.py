@@ -13,8 +13,8 @@ A resolver is built from module options (the ``resolver`` doc fragment):
   a change). The zone and its servers are found with the base resolver.
 
 Every answer is fetched once per run: :class:`RunResolver` keeps a per-run
-cache that concurrent threads share (:class:`OnceCache`: the second thread
-asking for the same answer waits for the first one instead of asking again).
+cache that concurrent threads share (``common._cache.OnceCache``: the second
+thread asking for the same answer waits for the first one instead of asking again).
 
 Private module of the mailsec.mta_sts collection (controller only).
 """
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import threading
 
 try:
     import dns.exception
@@ -40,7 +39,8 @@ except ImportError:  # pragma: no cover - reported by the module with missing_re
 else:
     HAS_DNSPYTHON = True
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._cache import OnceCache
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
 
 DEFAULT_TIMEOUT = 10.0
 _MAX_CNAME_CHAIN = 8
@@ -52,56 +52,6 @@ def resolver_argument_spec():
         nameservers=dict(type='list', elements='str'),
         authoritative=dict(type='bool', default=False),
     )
-
-
-class OnceCache:
-    """Compute each key once per run, even when threads ask concurrently.
-
-    ``get(key, compute)`` returns the cached value, or runs ``compute()``
-    while other threads asking for the same key wait for its result. An
-    exception raised by ``compute`` is cached like a value (re-raised to
-    every caller): a failing server is asked once, not once per domain.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._values = {}
-        self._pending = {}
-        self.computed = 0
-
-    def get(self, key, compute):
-        with self._lock:
-            if key in self._values:
-                return self._unwrap(self._values[key])
-            event = self._pending.get(key)
-            owner = event is None
-            if owner:
-                event = threading.Event()
-                self._pending[key] = event
-        if not owner:
-            event.wait()
-            with self._lock:
-                return self._unwrap(self._values[key])
-        try:
-            value = (True, compute())
-        except Exception as exc:  # cached and re-raised to every caller
-            value = (False, exc)
-        with self._lock:
-            self._values[key] = value
-            self.computed += 1
-            del self._pending[key]
-        event.set()
-        return self._unwrap(value)
-
-    @staticmethod
-    def _unwrap(value):
-        ok, payload = value
-        if ok:
-            return payload
-        raise payload
-
-    def __len__(self):
-        return len(self._values)
 
 
 class Answer:

@@ -21,7 +21,7 @@ import json
 import os
 import tempfile
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import ERROR, INFO, WARNING, MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import ERROR, INFO, WARNING, MtaStsError
 
 CHECKS = ('dns', 'sts_record', 'policy_host', 'fetch', 'policy', 'expect', 'mx', 'mx_tls', 'tlsrpt', 'advice')
 SEVERITY_RANK = {INFO: 0, WARNING: 1, ERROR: 2}

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import datetime
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy import mx_match
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._tls import days_left
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import mx_match
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._tls import days_left
 
 try:
     from cryptography import x509

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import tempfile
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import MtaStsError
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import (
     build_policy,
     normalize_domain,
     policy_id,
@@ -21,7 +21,7 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy import (
     render_policy,
     validate_policy_id,
 )
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._records import sts_record
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records import sts_record
 
 
 class PlannedPolicy:

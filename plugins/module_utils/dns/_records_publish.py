@@ -12,9 +12,9 @@ collection.
 
 from __future__ import annotations
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._errors import MtaStsError
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._policy import normalize_domain
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._records import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import normalize_domain
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records import (
     STS_PREFIX,
     TLSRPT_PREFIX,
     render_sts_record,
@@ -22,14 +22,14 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils._records import (
     sts_record_name,
     tlsrpt_record_name,
 )
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._rfc2136 import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._rfc2136 import (
     DnsUpdateError,
     Primary,
     build_updates,
     make_key,
     zone_of_negative_answer,
 )
-from ansible_collections.mailsec.mta_sts.plugins.module_utils._txt_change import plan_txt
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._txt_change import plan_txt
 
 DEFAULT_TTL = 300
 ITEM_KEYS = ('policy_id', 'tlsrpt_rua', 'state', 'zone')
