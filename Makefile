@@ -118,6 +118,7 @@ $(VENV_STAMP): tests/requirements-dev.txt
 
 $(DEPS_STAMP): tests/setup/extract_collections.py | $(VENV_STAMP)
 	@echo "Extracting $(DEPENDENCY_COLLECTIONS) from ansible==$(ANSIBLE_BUNDLE_VERSION) into $(DEPS_COLLECTIONS)"
+	mkdir -p $(CACHE)
 	rm -rf $(CACHE)/downloads
 	$(VENV_BIN)/python -m pip download --disable-pip-version-check -q --no-deps ansible==$(ANSIBLE_BUNDLE_VERSION) \
 	  -d $(CACHE)/downloads 2> $(CACHE)/pip-download.log || { cat $(CACHE)/pip-download.log; exit 1; }
