@@ -20,15 +20,29 @@ import logging
 import signal
 import ssl
 import sys
+from email.parser import BytesParser
 from pathlib import Path
 
 from aiosmtpd.smtp import SMTP
 
 
+RECEIVED = logging.getLogger("lab.smtp")
+RECEIVED.setLevel(logging.INFO)
+
+
 class DiscardHandler:
-    """Accepts every message and drops it: the lab tests TLS, not delivery."""
+    """Accepts every message and drops it: the lab tests TLS, not delivery.
+
+    One log line per message says which host got it, over TLS or not, so
+    that a test can show what an MX (or an attacker) received.
+    """
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
+        message = BytesParser().parsebytes(envelope.original_content or b"", headersonly=True)
+        RECEIVED.info("received host=%s tls=%s from=<%s> to=<%s> message_id=%s",
+                      server.hostname, "yes" if session.ssl is not None else "no",
+                      envelope.mail_from, ",".join(envelope.rcpt_tos),
+                      message.get("Message-ID", "-").strip())
         return "250 2.0.0 Ok: discarded by the lab"
 
 
