@@ -102,7 +102,8 @@ from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._resolver import HAS_DNSPYTHON
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._verify import Run, live_policy_view, normalize_spec
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._judge import normalize_spec
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._verify import Run, live_policy_view
 
 
 class LookupModule(LookupBase):

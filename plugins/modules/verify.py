@@ -283,7 +283,8 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._resolver impo
     resolver_argument_spec,
 )
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._tls import tls_argument_spec
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._verify import normalize_spec, verify_domains
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._judge import normalize_spec
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._verify import verify_domains
 
 
 def main():

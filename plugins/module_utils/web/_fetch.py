@@ -7,7 +7,7 @@
 is fetched over HTTPS with SNI and certificate checks for the policy host
 name (C1, C5), without following redirects (C2), with a size cap and a
 total time cap (C4). The facts are returned; judging them is the job of
-``_verify``.
+``verification._judge``.
 
 Private module of the mailsec.mta_sts collection (controller only; standard
 library plus the run's resolver).

@@ -34,7 +34,7 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._tls import (
     expiry_level,
     trust_context,
 )
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._verify import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._judge import (
     judge_advice,
     judge_fetch,
     judge_mx_coverage,
