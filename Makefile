@@ -154,6 +154,13 @@ build: $(DEPS_STAMP) ## Copy the tree to build/ansible_collections/mailsec/mta_s
 	done
 	echo "Built $(COLLECTION) (with $(DEPENDENCY_COLLECTIONS) beside it)"
 
+# docs/rules.md and the findings table of docs/verify.md come from the rule
+# catalogue, plugins/module_utils/model/_rules.py; a unit test fails when the
+# committed files differ from what this writes.
+.PHONY: docs
+docs: ## Regenerate docs/rules.md and verify.md's findings table from the rule catalogue
+	@$(PYTHON) tests/docs/rules_docs.py
+
 # --- Suites -------------------------------------------------------------------
 
 .PHONY: lint

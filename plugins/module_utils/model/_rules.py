@@ -1,0 +1,381 @@
+# Copyright (c) 2026, mailsec.mta_sts contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The collection's rule catalogue: every rule of RFC 8461 (MTA-STS) and
+RFC 8460 (TLS-RPT) that the code enforces, as data.
+
+Each rule has an id (``A1``..``F5``, grouped by what it is about), the RFC
+and section it comes from, its level (MUST, SHOULD, ...), a one-line
+statement, the usual fix, and the findings that ``verify`` reports for it.
+``docs/rules.md`` and the findings table of ``docs/verify.md`` are generated
+from this file (``make docs``); a unit test fails when they drift.
+
+Citing a rule: messages never spell out an RFC section by hand, they call
+``cite(rule_id)``, which gives ``rule B5 (RFC 8461 §3.2)``::
+
+    from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._rules import cite
+    raise MtaStsError('...', rule='B5', ...)      # MtaStsError cites it itself
+    '%s: ...' % cite('B5')                        # anywhere else
+
+A new rule is a new ``Rule(...)`` entry below (in its group, ids never
+reused), then ``make docs``. A unit test checks that every rule id the
+plugins use exists here, and that every ``finding(check, ..., rule)`` has a
+findings row for that check.
+
+Private module of the mailsec.mta_sts collection: its interface may change
+without notice. Standard library only (it runs on managed hosts).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+# Levels, in the sense of RFC 2119 where they apply. The project treats a
+# MUST as an error and a SHOULD as a warning unless a rule says otherwise.
+MUST = 'MUST'
+SHOULD = 'SHOULD'
+PARSER = 'MUST (readers)'
+PUBLISH = 'publish'
+ALLOWED = 'allowed'
+SENDER = 'sender behaviour'
+ADVICE = 'advice'
+
+RFC_MTA_STS = 'RFC 8461'
+RFC_TLSRPT = 'RFC 8460'
+
+RFC_URLS = {
+    RFC_MTA_STS: 'https://www.rfc-editor.org/rfc/rfc8461',
+    RFC_TLSRPT: 'https://www.rfc-editor.org/rfc/rfc8460',
+}
+
+# One row of the findings table of docs/verify.md: the ``check`` that
+# reports it, the ``severity`` (free text: some depend on the mode) and what
+# it means for the domain.
+Finding = namedtuple('Finding', 'check severity meaning')
+
+Rule = namedtuple('Rule', 'id rfc sections level title rule fix findings')
+Rule.__doc__ = """One rule: ``sections`` is a tuple of section numbers of ``rfc``."""
+
+Group = namedtuple('Group', 'letter title')
+
+GROUPS = (
+    Group('A', 'The `_mta-sts` TXT record'),
+    Group('B', 'The policy file'),
+    Group('C', 'Fetching the policy over HTTPS'),
+    Group('D', 'MX hosts under the policy'),
+    Group('E', 'Changing and retiring a policy'),
+    Group('F', 'The TLS-RPT record'),
+)
+
+_CATALOGUE = (
+    # --- A: the _mta-sts.<domain> TXT record -------------------------------
+    Rule(
+        'A1', RFC_MTA_STS, ('3.1',), MUST, 'Exactly one STS record',
+        'Senders keep only the TXT records at `_mta-sts.<domain>` that begin with `v=STSv1;`; '
+        'unless exactly one is left, the domain has no policy for them.',
+        'Leave exactly one `v=STSv1` record at the name (replace the old one when the id changes) '
+        'and make sure the zone answers for it.',
+        (Finding('sts_record', 'error',
+                 'no `v=STSv1;` TXT record, several of them, or the lookup failed: senders see no policy'),),
+    ),
+    Rule(
+        'A2', RFC_MTA_STS, ('3.1',), MUST, 'Character strings and ASCII',
+        'A record stored as several character strings is read as those strings joined with nothing '
+        'in between, and it must be US-ASCII.',
+        'Publish ASCII only; splitting a long record is harmless, but never count on a space between the strings.',
+        (Finding('sts_record', 'error', 'the record holds non-ASCII characters'),
+         Finding('sts_record', 'info', 'the record is split into several strings (senders join them)')),
+    ),
+    Rule(
+        'A3', RFC_MTA_STS, ('3.1',), MUST, 'Record grammar',
+        'The record starts with `v=STSv1` (this exact case), followed by `name=value` fields separated '
+        'by `;` with optional spaces or tabs around it; a final `;` is allowed and the fields after `v` '
+        'may come in any order.',
+        'Publish the record as `v=STSv1; id=<id>`.',
+        (Finding('sts_record', 'error', 'the record does not follow the grammar'),),
+    ),
+    Rule(
+        'A4', RFC_MTA_STS, ('3.1',), MUST, 'The policy id',
+        'The `id` field is required and holds 1 to 32 ASCII letters or digits; senders only compare it '
+        'for equality (ids have no order).',
+        'Use letters and digits only, at most 32 of them; mailsec.mta_sts.policy derives one from the policy bytes.',
+        (Finding('sts_record', 'error', 'no `id`, or an id that is not 1 to 32 letters or digits'),),
+    ),
+    Rule(
+        'A5', RFC_MTA_STS, ('3.1',), PARSER, 'Extension fields in the record',
+        'Other fields have a name of a letter or digit followed by up to 31 letters, digits, `_`, `-` '
+        'or `.`, and a value of printable ASCII without `=`, `;` or space; readers skip fields they do not '
+        'know and, for a repeated field, use the first.',
+        'Remove malformed or repeated fields; the collection publishes none.',
+        (Finding('sts_record', 'error', 'a malformed extension field'),
+         Finding('sts_record', 'warning', 'a field appears more than once (senders use the first)')),
+    ),
+    Rule(
+        'A6', RFC_MTA_STS, ('3.1',), PUBLISH, 'The published record',
+        'The collection publishes exactly `v=STSv1; id=<id>`: no extension fields, one space after the '
+        '`;` and none before it.',
+        'Let mailsec.mta_sts.records write the record, or publish it in exactly that form.',
+        (Finding('sts_record', 'warning', 'the record is valid but not exactly `v=STSv1; id=<id>`'),),
+    ),
+    Rule(
+        'A7', RFC_MTA_STS, ('8.2',), ALLOWED, 'Delegation by CNAME',
+        '`_mta-sts.<domain>` may be a CNAME to a name in another zone (a hosting provider\'s, say); '
+        'senders follow it.',
+        'Change the record where the CNAME points, with whoever runs that zone, or remove the CNAME and '
+        'publish the record yourself.',
+        (Finding('sts_record', 'info', '`_mta-sts` is an alias (CNAME) and was followed'),),
+    ),
+    # --- B: the policy file -------------------------------------------------
+    Rule(
+        'B1', RFC_MTA_STS, ('3.2',), MUST, 'Policy file syntax',
+        'The policy is a list of `key: value` lines ended by CRLF or LF (the last line break may be '
+        'missing): nothing before the key, optional spaces or tabs after the colon, no blank lines and no '
+        'control characters; keys and values are case-sensitive.',
+        'Render the policy with mailsec.mta_sts.policy (or the render_policy filter) rather than by hand.',
+        (Finding('policy', 'error',
+                 'the file breaks the syntax (a byte order mark, blank lines, lines that are not `key: value`, '
+                 'not UTF-8): senders reject it'),),
+    ),
+    Rule(
+        'B2', RFC_MTA_STS, ('3.2',), MUST, 'Version',
+        'The policy holds `version: STSv1` exactly once.',
+        'Start the file with `version: STSv1`.',
+        (Finding('policy', 'error', '`version` is missing, repeated or not `STSv1`'),),
+    ),
+    Rule(
+        'B3', RFC_MTA_STS, ('3.2',), MUST, 'Mode',
+        'The policy holds `mode:` exactly once, with one of `enforce`, `testing` or `none`.',
+        'Use `testing` while you read the TLS-RPT reports, `enforce` once they are clean, `none` to retire.',
+        (Finding('policy', 'error', '`mode` is missing, repeated or not one of the three'),
+         Finding('expect', 'error', 'the served mode is not the expected one'),
+         Finding('advice', 'info', '`testing`: move to `enforce` once the reports are clean')),
+    ),
+    Rule(
+        'B4', RFC_MTA_STS, ('3.2',), MUST, 'max_age',
+        'The policy holds `max_age:` exactly once, as 1 to 10 digits worth at most 31557600 seconds '
+        '(about a year); under a day is legal but weak, and so is `enforce` for less than a week '
+        '(warnings).',
+        'Use 604800 (a week) or more once the policy is stable, and 86400 while you are still changing it.',
+        (Finding('policy', 'error', '`max_age` is missing, repeated, not 1 to 10 digits, or over a year'),
+         Finding('policy', 'warning', '`max_age` under a day, or `enforce` with under a week'),
+         Finding('expect', 'error', 'the served `max_age` is not the expected one')),
+    ),
+    Rule(
+        'B5', RFC_MTA_STS, ('3.2',), MUST, 'MX patterns',
+        'Each `mx:` line holds one host name in A-label (punycode) form, without a trailing dot and not an '
+        'IP address, optionally starting with `*.`; at least one is needed unless the mode is `none`.',
+        'List every MX host by name (or a `*.<parent>` pattern), one per `mx:` line, in its `xn--` form.',
+        (Finding('policy', 'error', 'a malformed `mx` pattern, or no `mx` line outside mode `none`'),
+         Finding('expect', 'error', 'the served `mx` patterns are not the expected ones')),
+    ),
+    Rule(
+        'B6', RFC_MTA_STS, ('3.2',), PARSER, 'Extension keys in the policy',
+        'Other keys use letters, digits, `_`, `-` and `.`, with printable values free of control characters '
+        'and of surrounding spaces; readers ignore keys they do not know and, for a repeated key other than '
+        '`mx`, use the first.',
+        'Remove unknown or misspelt keys (`nmx:` for `mx:`) and repeated lines.',
+        (Finding('policy', 'error', 'an invalid key, or an extension without a proper value'),
+         Finding('policy', 'warning', 'an unknown key (senders ignore it) or a repeated extension')),
+    ),
+    Rule(
+        'B7', RFC_MTA_STS, ('3.2',), PUBLISH, 'The published policy',
+        'The collection writes one canonical form: CRLF line ends, `version`, `mode`, the `mx` lines, '
+        'then `max_age`, ASCII only, no byte order mark and a final CRLF; `mx` lines stay in mode `none` '
+        'because some senders insist on them.',
+        'Render the file with mailsec.mta_sts.policy; other forms that senders accept are only warned about.',
+        (Finding('policy', 'warning', 'LF line ends, another field order, non-ASCII text or no final line break'),),
+    ),
+    # --- C: fetching the policy --------------------------------------------
+    Rule(
+        'C1', RFC_MTA_STS, ('3.3',), MUST, 'HTTPS and the policy host certificate',
+        'Senders fetch the policy only over HTTPS from `mta-sts.<domain>`, and only from a server whose '
+        'certificate is valid now, chains to a root they trust and names that host in its SAN (a wildcard '
+        'counts only as the whole left-most label; the CN is not used).',
+        'Serve a certificate from a public CA (ACME, for instance) whose SAN lists `mta-sts.<domain>`, '
+        'send the full chain, and renew it in time.',
+        (Finding('policy_host', 'error',
+                 '`mta-sts.<domain>` does not resolve or refuses connections, or its certificate is expired, '
+                 'not yet valid, self-signed, untrusted or for another name; TLS older than 1.2'),
+         Finding('policy_host', 'warning', 'the certificate expires in less than 14 days')),
+    ),
+    Rule(
+        'C2', RFC_MTA_STS, ('3.3',), MUST, 'Status 200, no redirects',
+        'Only an HTTP 200 answer carries a policy; senders do not follow 3xx redirects and do not use '
+        'HTTP caching.',
+        'Serve the file itself at `https://mta-sts.<domain>/.well-known/mta-sts.txt`, with status 200.',
+        (Finding('fetch', 'error', 'a status other than 200, a redirect (its target is named) or a broken exchange'),
+         Finding('expect', 'error', 'no policy could be fetched, so the expectations cannot be checked')),
+    ),
+    Rule(
+        'C3', RFC_MTA_STS, ('3.3',), SHOULD, 'Media type text/plain',
+        'The policy is served as `text/plain` (a charset parameter is fine); senders should check it and '
+        'several refuse anything else, so the collection treats another or a missing type as an error.',
+        'Send the policy file with `Content-Type: text/plain`.',
+        (Finding('fetch', 'error', '`Content-Type` is not `text/plain`, or is missing'),),
+    ),
+    Rule(
+        'C4', RFC_MTA_STS, ('3.3',), SHOULD, 'Size and time limits',
+        'Senders may stop reading after a size cap (64 KiB suggested, 10 KB in one known sender) and give '
+        'up after a time limit (about a minute suggested).',
+        'Keep the policy to its few lines and the policy host quick to answer.',
+        (Finding('policy_host', 'error', 'no connection to port 443 within `timeout`'),
+         Finding('fetch', 'error', 'a body over 64 KiB, or no complete answer within `timeout`'),
+         Finding('fetch', 'warning', 'a body over 10 KB (one sender\'s cap)')),
+    ),
+    Rule(
+        'C5', RFC_MTA_STS, ('7.1',), MUST, 'SNI',
+        'Senders send the policy host name as SNI; the server must answer with the certificate chain for '
+        'that name or end the handshake.',
+        'Give `mta-sts.<domain>` a server block (virtual host) of its own, with its certificate.',
+        (Finding('policy_host', 'error', 'the handshake fails for that SNI name (e.g. TLS alert `unrecognized_name`)'),),
+    ),
+    # --- D: MX hosts under the policy --------------------------------------
+    Rule(
+        'D1', RFC_MTA_STS, ('4.1',), MUST, 'An MX matches a pattern',
+        'An MX host is valid if it equals a pattern, or if the pattern is `*.<suffix>` and the MX is exactly '
+        'one more label in front of `<suffix>`, compared without regard to case or a trailing dot: '
+        '`*.example.com` covers `mail.example.com`, not `example.com` nor `a.b.example.com`.',
+        'Add an `mx:` line for the uncovered host (it makes a new policy id); remove patterns no MX uses '
+        'once `max_age` has passed.',
+        (Finding('mx', 'error / warning',
+                 'an MX the policy does not cover: an error in `enforce` (senders refuse it), a warning in `testing`'),
+         Finding('mx', 'warning', 'a pattern that matches no MX (stale)')),
+    ),
+    Rule(
+        'D2', RFC_MTA_STS, ('4.2', '7.2'), MUST, 'STARTTLS and the MX certificate',
+        'Every MX offers STARTTLS with TLS 1.2 or later, with a certificate that is unexpired, chains to a '
+        'trusted root and names the MX host in its SAN (SNI set to that host).',
+        'Enable STARTTLS on the MX with a publicly trusted certificate for its host name, and renew it in time.',
+        (Finding('mx_tls', 'error in `enforce`, warning in `testing` or without policy, info in `none`',
+                 'per MX address: SMTP unreachable, no STARTTLS, certificate expired, self-signed, untrusted '
+                 'or for another name, TLS older than 1.2'),
+         Finding('mx_tls', 'warning', 'the MX certificate expires in less than 14 days')),
+    ),
+    Rule(
+        'D3', RFC_MTA_STS, ('5', '8.4'), SHOULD, 'Every MX counts',
+        'The policy applies to every MX, backups included, and a backup\'s faults only show when the primary '
+        'is down; every MX needs to resolve.',
+        'Check all MX hosts, not just the primary, and fix each one that does not resolve or fails D1 or D2.',
+        (Finding('mx', 'error / warning / info',
+                 'the MX lookup failed; no MX (senders use the domain\'s own address); an MX without an address; '
+                 'a null MX (info)'),),
+    ),
+    Rule(
+        'D4', RFC_MTA_STS, ('5.1',), SENDER, 'Enforce refuses delivery',
+        'Under `enforce`, senders do not deliver to an MX that fails D1 or D2, so an uncovered MX or a bad MX '
+        'certificate delays or loses mail; under `testing` they deliver anyway and report.',
+        'Start in `testing`, read the TLS-RPT reports, and move to `enforce` only when they are clean.',
+        (),
+    ),
+    # --- E: changing and retiring ------------------------------------------
+    Rule(
+        'E1', RFC_MTA_STS, ('3.1',), MUST, 'A new id for every change',
+        'Any change to the policy\'s content needs a new id in the TXT record: senders fetch the policy '
+        'again only when the id changes.',
+        'Publish the id of the new policy (mailsec.mta_sts.policy returns it) once the new file is served.',
+        (Finding('policy', 'info or error',
+                 'the TXT id differs from the id derived from the served bytes (see below)'),
+         Finding('expect', 'error', 'the served policy text or the TXT id is not the expected one')),
+    ),
+    Rule(
+        'E2', RFC_MTA_STS, ('8.1',), SHOULD, 'Serve first, publish second',
+        'Serve the new policy from every policy host before publishing its id: a sender that sees the new '
+        'id while the old file is still served keeps the old policy under the new id.',
+        'Deploy the policy file, verify it, then update the TXT record (the deploy playbook does it in this order).',
+        (Finding('fetch', 'error', 'the addresses of the policy host serve different policies'),),
+    ),
+    Rule(
+        'E3', RFC_MTA_STS, ('5.1',), SENDER, 'Cached policies outlive changes',
+        'Senders keep using a cached policy that has not expired when no fresh one can be fetched; removing '
+        'the TXT record does not clear their cache.',
+        'Plan each change around the largest `max_age` you have served; retire as E4 says.',
+        (),
+    ),
+    Rule(
+        'E4', RFC_MTA_STS, ('8.3',), SHOULD, 'Retiring a policy',
+        'To retire MTA-STS, publish `mode: none` with a short `max_age` under a new id, keep serving it until '
+        'the longest `max_age` ever served has run out, and only then remove the TXT record and the policy host.',
+        'Publish mode `none` with `max_age` 86400 or less, wait, then remove the records and the host.',
+        (Finding('advice', 'warning', '`none` with a `max_age` over a day (retire with a short one)'),),
+    ),
+    Rule(
+        'E5', RFC_MTA_STS, ('8.1',), SHOULD, 'Moving MX hosts',
+        'Before mail moves to a new MX, add it to the policy (with a new id), and drop the old MX from the '
+        'policy only after the old `max_age` has passed.',
+        'Add the new MX first, wait out `max_age`, then remove the old one.',
+        (),
+    ),
+    # --- F: the TLS-RPT record ---------------------------------------------
+    Rule(
+        'F1', RFC_TLSRPT, ('3',), MUST, 'TLS-RPT record grammar',
+        'The TXT record at `_smtp._tls.<domain>` starts with `v=TLSRPTv1` (this exact case), followed by '
+        'fields separated by `;` with optional spaces or tabs; a final `;` is allowed.',
+        'Publish `v=TLSRPTv1; rua=<uri>`.',
+        (Finding('tlsrpt', 'error', 'the record does not follow the grammar'),),
+    ),
+    Rule(
+        'F2', RFC_TLSRPT, ('3',), MUST, 'Exactly one TLS-RPT record',
+        'Records not starting with `v=TLSRPTv1;` are skipped and a record in several strings is joined '
+        'without spaces; unless exactly one is left there is no reporting, and nobody hears of failures.',
+        'Publish exactly one TLS-RPT record, above all while the policy is in mode `testing`.',
+        (Finding('tlsrpt', 'error', 'several TLS-RPT records'),
+         Finding('tlsrpt', 'warning', 'no TLS-RPT record, or the lookup failed'),
+         Finding('advice', 'warning', '`testing` without TLS-RPT: nobody gets the reports that testing is for')),
+    ),
+    Rule(
+        'F3', RFC_TLSRPT, ('3',), MUST, 'Report addresses (rua)',
+        '`rua=` is required: one or more `mailto:` or `https:` URIs separated by commas (spaces allowed '
+        'around them), with any `,`, `!` or `;` inside a URI percent-encoded.',
+        'Give full URIs, such as `mailto:tlsrpt@example.com` or `https://reports.example.com/tlsrpt`.',
+        (Finding('tlsrpt', 'error', 'no `rua`, or a URI that is not a valid `mailto:` or `https:` URI'),
+         Finding('expect', 'error', 'the published `rua` is not the expected one')),
+    ),
+    Rule(
+        'F4', RFC_TLSRPT, ('3',), PARSER, 'Extension fields in the TLS-RPT record',
+        'Readers ignore fields they do not know; such fields follow the syntax of A5.',
+        'Remove malformed fields.',
+        (Finding('tlsrpt', 'error', 'a malformed extension field'),
+         Finding('tlsrpt', 'warning', 'a field appears more than once (senders use the first)')),
+    ),
+    Rule(
+        'F5', RFC_TLSRPT, ('3',), ADVICE, 'Common TLS-RPT mistakes',
+        'The draft-era name `_smtp-tlsrpt` is not read by senders, and a `rua` without a scheme '
+        '(`rua=postmaster@example.com`) is invalid.',
+        'Publish at `_smtp._tls.<domain>` and put `mailto:` in front of addresses.',
+        (Finding('tlsrpt', 'error', 'a `rua` address without its `mailto:` scheme'),
+         Finding('tlsrpt', 'warning', 'a record at the old draft name `_smtp-tlsrpt`')),
+    ),
+)
+
+RULES = {item.id: item for item in _CATALOGUE}
+
+
+def get(rule_id):
+    """The Rule with this id, or None."""
+    return RULES.get(rule_id)
+
+
+def reference(rule_id):
+    """Where a rule comes from: ``RFC 8461 §3.2``; ``''`` for an unknown id."""
+    item = RULES.get(rule_id)
+    if item is None:
+        return ''
+    return '%s %s' % (item.rfc, ', '.join('§' + section for section in item.sections))
+
+
+def cite(rule_id):
+    """How messages name a rule: ``rule B5 (RFC 8461 §3.2)``.
+
+    An id missing from the catalogue is still named (``rule X9``) rather than
+    breaking an error message; a unit test keeps the plugins from citing one.
+    """
+    if not rule_id:
+        return ''
+    where = reference(rule_id)
+    return 'rule %s (%s)' % (rule_id, where) if where else 'rule %s' % rule_id
+
+
+def fix(rule_id):
+    """The usual fix for a rule, or None."""
+    item = RULES.get(rule_id)
+    return item.fix if item else None
