@@ -131,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def describe(options: Options) -> int:
     """The scenario's domains as Markdown tables, for docs/lab.md and curious humans."""
+    # A filter such as `head` may stop reading early: end quietly, as cat
+    # does, instead of a BrokenPipeError traceback (Python ignores SIGPIPE).
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         world = scenario.load(options.scenario)
     except scenario.ScenarioError as exc:
