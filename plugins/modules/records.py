@@ -285,7 +285,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._records_publish import DEFAULT_TTL, publish
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._rfc2136 import (
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._transport import (
     DNSPYTHON_IMPORT_ERROR,
     HAS_DNSPYTHON,
     KEY_ALGORITHMS,

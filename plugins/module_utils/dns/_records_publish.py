@@ -23,12 +23,11 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records imp
     tlsrpt_record_name,
 )
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._rfc2136 import (
-    DnsUpdateError,
     Primary,
     build_updates,
-    make_key,
     zone_of_negative_answer,
 )
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._transport import DnsUpdateError, TcpTransport, make_key
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._txt_change import plan_txt
 
 DEFAULT_TTL = 300
@@ -182,7 +181,7 @@ def publish(params, check_mode):
     items = validate_items(params)
     key = make_key(params.get('key_name'), params.get('key_secret'), params.get('key_algorithm'))
     ttl = params.get('ttl')
-    primary = Primary(params['server'], params.get('port') or 53, key, params.get('timeout'))
+    primary = Primary(TcpTransport(params['server'], params.get('port') or 53, key, params.get('timeout')))
     try:
         plan_items(primary, items, ttl)
         zones = {}
