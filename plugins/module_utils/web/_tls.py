@@ -132,7 +132,9 @@ def classify_tls_error(exc):
     """``(kind, text)`` for an exception raised by a TLS handshake.
 
     kinds: expired, not_yet_valid, name_mismatch, self_signed, untrusted,
-    invalid (other verification failures), old_tls, sni_refused, handshake.
+    invalid (other verification failures), old_tls, sni_refused, alpn (the
+    server refused every application protocol offered), handshake (an alert
+    or a close in the middle of the handshake).
     """
     if isinstance(exc, ssl.SSLCertVerificationError):
         code = getattr(exc, 'verify_code', None)
@@ -144,6 +146,8 @@ def classify_tls_error(exc):
         return 'old_tls', text
     if 'UNRECOGNIZED_NAME' in reason:
         return 'sni_refused', text
+    if 'NO_APPLICATION_PROTOCOL' in reason:
+        return 'alpn', text
     return 'handshake', text
 
 
@@ -152,11 +156,16 @@ TLS_KIND_TEXT = {
     'not_yet_valid': 'the certificate is not valid yet',
     'name_mismatch': 'the certificate does not name %s (no matching SAN DNS name)',
     'self_signed': 'the certificate is self-signed',
-    'untrusted': 'the certificate does not chain to a trusted root',
+    'untrusted': 'the certificate does not chain to a trusted root (an intermediate certificate is missing '
+                 'from the chain the server sends, or the root is unknown)',
     'invalid': 'the certificate failed verification',
     'old_tls': 'the server does not offer TLS 1.2 or later',
     'sni_refused': 'the server refused the SNI name %s (TLS alert unrecognized_name)',
+    'alpn': 'the server refused the handshake for lack of a common application protocol (ALPN)',
     'handshake': 'the TLS handshake failed',
+    'timeout': 'the TLS handshake did not finish in time',
+    'cn_only': 'the certificate names %s only in its subject CN and has no subjectAltName DNS name; '
+               'RFC 9525 matching ignores the CN and several senders refuse it',
 }
 
 
