@@ -154,7 +154,7 @@ def test_endless_trickled_multiline_reply_hits_the_deadline(client):
     def handler(sock):
         sock.sendall(b'220 mx ESMTP\r\n')
         sock.recv(4096)
-        for _ in range(100):  # each line well inside a per-read timeout
+        for _line in range(100):  # each line well inside a per-read timeout
             sock.sendall(b'250-more\r\n')
             if idle(sock, 0.05):
                 return
