@@ -195,7 +195,8 @@ _CATALOGUE = (
         'send the full chain, and renew it in time.',
         (Finding('policy_host', 'error',
                  '`mta-sts.<domain>` does not resolve or refuses connections, or its certificate is expired, '
-                 'not yet valid, self-signed, untrusted or for another name; TLS older than 1.2'),
+                 'not yet valid, self-signed, untrusted (e.g. an intermediate missing from the chain) or for '
+                 'another name, or names the host only in its subject CN (no subjectAltName); TLS older than 1.2'),
          Finding('policy_host', 'warning', 'the certificate expires in less than 14 days')),
     ),
     Rule(
@@ -203,7 +204,10 @@ _CATALOGUE = (
         'Only an HTTP 200 answer carries a policy; senders do not follow 3xx redirects and do not use '
         'HTTP caching.',
         'Serve the file itself at `https://mta-sts.<domain>/.well-known/mta-sts.txt`, with status 200.',
-        (Finding('fetch', 'error', 'a status other than 200, a redirect (its target is named) or a broken exchange'),
+        (Finding('fetch', 'error', 'a status other than 200, a redirect (its target is named), a broken exchange '
+                 '(garbage or HTTP/2 frames instead of a status line, a header section over 64 KiB, a reset, a body '
+                 'cut short of its framing) or a body compressed although the request did not ask for it'),
+         Finding('fetch', 'warning', 'more body bytes than the Content-Length announced (senders take only that many)'),
          Finding('expect', 'error', 'no policy could be fetched, so the expectations cannot be checked')),
     ),
     Rule(
@@ -211,14 +215,15 @@ _CATALOGUE = (
         'The policy is served as `text/plain` (a charset parameter is fine); senders should check it and '
         'several refuse anything else, so the collection treats another or a missing type as an error.',
         'Send the policy file with `Content-Type: text/plain`.',
-        (Finding('fetch', 'error', '`Content-Type` is not `text/plain`, or is missing'),),
+        (Finding('fetch', 'error', '`Content-Type` is not `text/plain`, is missing, or is repeated with different types'),
+         Finding('fetch', 'warning', '`Content-Type: text/plain` is repeated')),
     ),
     Rule(
         'C4', RFC_MTA_STS, ('3.3',), SHOULD, 'Size and time limits',
         'Senders may stop reading after a size cap (64 KiB suggested, 10 KB in one known sender) and give '
         'up after a time limit (about a minute suggested).',
         'Keep the policy to its few lines and the policy host quick to answer.',
-        (Finding('policy_host', 'error', 'no connection to port 443 within `timeout`'),
+        (Finding('policy_host', 'error', 'no connection to port 443 or no TLS handshake within `timeout`'),
          Finding('fetch', 'error', 'a body over 64 KiB, or no complete answer within `timeout`'),
          Finding('fetch', 'warning', 'a body over 10 KB (one sender\'s cap)')),
     ),
@@ -227,7 +232,8 @@ _CATALOGUE = (
         'Senders send the policy host name as SNI; the server must answer with the certificate chain for '
         'that name or end the handshake.',
         'Give `mta-sts.<domain>` a server block (virtual host) of its own, with its certificate.',
-        (Finding('policy_host', 'error', 'the handshake fails for that SNI name (e.g. TLS alert `unrecognized_name`)'),),
+        (Finding('policy_host', 'error', 'the handshake fails for that SNI name: a TLS alert (e.g. '
+                 '`unrecognized_name`, `no_application_protocol`) or a close in the middle of the handshake'),),
     ),
     # --- D: MX hosts under the policy --------------------------------------
     Rule(
@@ -247,8 +253,9 @@ _CATALOGUE = (
         'trusted root and names the MX host in its SAN (SNI set to that host).',
         'Enable STARTTLS on the MX with a publicly trusted certificate for its host name, and renew it in time.',
         (Finding('mx_tls', 'error in `enforce`, warning in `testing` or without policy, info in `none`',
-                 'per MX address: SMTP unreachable, no STARTTLS, certificate expired, self-signed, untrusted '
-                 'or for another name, TLS older than 1.2'),
+                 'per MX address: SMTP unreachable, no greeting or a 421 greeting, garbled replies, no STARTTLS '
+                 'or STARTTLS refused, a close right after the handshake, certificate expired, not yet valid, '
+                 'self-signed, untrusted, for another name or naming the host only in its CN, TLS older than 1.2'),
          Finding('mx_tls', 'warning', 'the MX certificate expires in less than 14 days')),
     ),
     Rule(

@@ -6,7 +6,8 @@ the failure message and the report writers (JSON, Markdown, HTML).
 
 A finding is ``{check, severity, rule, message, hint}``: ``check`` names
 the part of the deployment (``sts_record``, ``policy_host``, ``fetch``,
-``policy``, ``expect``, ``mx``, ``mx_tls``, ``tlsrpt``, ``advice``),
+``policy``, ``expect``, ``mx``, ``mx_tls``, ``tlsrpt``, ``advice``, and
+``internal`` for a bug of the checker itself, which has no rule),
 ``severity`` is ``error``, ``warning`` or ``info`` and ``rule`` is the
 RFC-NOTES id. Pure functions, no network: unit-tested directly.
 
@@ -23,7 +24,7 @@ import tempfile
 
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import ERROR, INFO, WARNING, MtaStsError
 
-CHECKS = ('dns', 'sts_record', 'policy_host', 'fetch', 'policy', 'expect', 'mx', 'mx_tls', 'tlsrpt', 'advice')
+CHECKS = ('dns', 'sts_record', 'policy_host', 'fetch', 'policy', 'expect', 'mx', 'mx_tls', 'tlsrpt', 'advice', 'internal')
 SEVERITY_RANK = {INFO: 0, WARNING: 1, ERROR: 2}
 STATUS_RANK = {'ok': 0, 'warning': 1, 'error': 2}
 FAIL_ON = ('error', 'warning', 'never')
@@ -91,7 +92,8 @@ def summarize(results):
         for item in result['findings']:
             summary['findings'][item['severity']] += 1
             if item['severity'] != INFO:
-                summary['rules'][item['rule']] = summary['rules'].get(item['rule'], 0) + 1
+                rule = item['rule'] or item['check']  # an internal finding has no rule
+                summary['rules'][rule] = summary['rules'].get(rule, 0) + 1
     return summary
 
 
@@ -106,7 +108,7 @@ def failure_message(results, fail_on, limit=50):
         for item in result['findings']:
             if item['severity'] not in threshold:
                 continue
-            line = '  - %s %s (%s): %s' % (item['severity'].upper(), item['rule'], item['check'], item['message'])
+            line = '  - %s %s (%s): %s' % (item['severity'].upper(), item['rule'] or '-', item['check'], item['message'])
             if item.get('hint'):
                 line += ' -- fix: %s' % item['hint']
             lines.append(line)
@@ -185,7 +187,7 @@ def render_markdown(data):
                       '| severity | rule | check | finding | fix |', '|---|---|---|---|---|'])
         for entry in _ordered(item['findings']):
             lines.append('| %s | %s | %s | %s | %s |' % (
-                entry['severity'], _md(entry['rule']), entry['check'], _md(entry['message']), _md(entry['hint'] or '')))
+                entry['severity'], _md(entry['rule'] or '-'), entry['check'], _md(entry['message']), _md(entry['hint'] or '')))
     return '\n'.join(lines) + '\n'
 
 

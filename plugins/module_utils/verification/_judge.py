@@ -154,13 +154,35 @@ def judge_fetch(fetch, timeout):
 
 def _sender_accepts(result):
     return (result['stage'] == 'done' and result['status'] == 200 and not result['too_large']
-            and _media_type(result['content_type']) == 'text/plain')
+            and _media_type(result['content_type']) == 'text/plain'
+            and not result.get('content_encoding') and not _conflicting_types(result))
+
+
+def _conflicting_types(result):
+    """Several Content-Type headers naming different media types."""
+    return len({_media_type(value) for value in result.get('content_types') or ()}) > 1
 
 
 def _media_type(content_type):
     if not content_type:
         return None
     return content_type.split(';', 1)[0].strip().lower()
+
+
+# What a broken HTTP exchange means, and its fix, by error kind of _fetch.
+_HTTP_FAILURES = {
+    'closed': ('the connection closed before a complete response', 'make the policy host answer the request'),
+    'reset': ('the connection was reset in the middle of the response',
+              'find what aborts the connection (proxy, load balancer, crash in the logs)'),
+    'truncated': ('the response was cut short (%s); senders discard a partial policy, so none was judged',
+                  'make the server send the whole body it announces (check proxies and Content-Length)'),
+    'http2': ('the server speaks only HTTP/2; senders that fetch with HTTP/1.1 get no policy',
+              'enable HTTP/1.1 on the policy host (ALPN http/1.1, or no ALPN)'),
+    'headers_too_large': ('%s', 'send a short header section'),
+    'bad_status': ('%s', 'serve the policy with a plain HTTP/1.1 200 response'),
+    'upgrade': ('%s', 'answer the GET with the policy, without switching protocols'),
+    'tls': ('%s', 'check the TLS setup of the policy host'),
+}
 
 
 def _judge_one_fetch(result, where, host, timeout):
@@ -175,7 +197,11 @@ def _judge_one_fetch(result, where, host, timeout):
                                'make the policy host listen on port 443 with HTTPS'))
         return out
     if result['stage'] == 'tls':
-        rule = 'C5' if kind in ('sni_refused', 'handshake') else 'C1'
+        if kind == 'timeout':
+            out.append(finding('policy_host', ERROR, 'C4', '%s: no TLS handshake within %gs' % (where, timeout),
+                               'make the policy host answer TLS on port 443 quickly'))
+            return out
+        rule = 'C5' if kind in ('sni_refused', 'handshake', 'alpn') else 'C1'
         hint = {
             'expired': 'renew the certificate of %s' % host,
             'not_yet_valid': 'check the clock of the CA and the host; reissue the certificate',
@@ -184,11 +210,16 @@ def _judge_one_fetch(result, where, host, timeout):
             'untrusted': 'serve the full chain (leaf + intermediates) from a CA that senders trust',
             'old_tls': 'enable TLS 1.2 and 1.3 on the policy host',
             'sni_refused': 'configure a server block (virtual host) for %s with its certificate' % host,
+            'alpn': 'accept HTTP/1.1 in ALPN on the policy host',
+            'handshake': 'find why the server aborts the handshake for %s (its TLS log)' % host,
         }.get(kind, 'serve %s over HTTPS with a certificate for that name' % host)
         out.append(finding('policy_host', ERROR, rule, '%s: %s (%s)' % (
             where, describe_tls_failure(kind, host), result['error']), hint))
         return out
     cert = result['certificate'] or {}
+    if result.get('cn_only'):
+        out.append(finding('policy_host', ERROR, 'C1', '%s: %s' % (where, describe_tls_failure('cn_only', host)),
+                           'reissue the certificate with %s in its subjectAltName (every ACME CA does)' % host))
     if expiry_level(cert.get('days_left')) == 'soon':
         out.append(finding('policy_host', WARNING, 'C1', '%s: the certificate expires in %d day(s)'
                            % (where, cert['days_left']),
@@ -198,8 +229,10 @@ def _judge_one_fetch(result, where, host, timeout):
                            'make the policy host answer fast; senders give up (RFC 8461 suggests 1 minute)'))
         return out
     if kind:
-        out.append(finding('fetch', ERROR, 'C2', '%s: the HTTP exchange failed: %s' % (where, result['error']),
-                           'serve the policy with a plain HTTP/1.1 200 response'))
+        text, hint = _HTTP_FAILURES.get(kind, ('the HTTP exchange failed: %s',
+                                               'serve the policy with a plain HTTP/1.1 200 response'))
+        out.append(finding('fetch', ERROR, 'C2', '%s: %s' % (where, text % result['error'] if '%s' in text else text),
+                           hint))
         return out
     status = result['status']
     if 300 <= status < 400:
@@ -212,7 +245,24 @@ def _judge_one_fetch(result, where, host, timeout):
         out.append(finding('fetch', ERROR, 'C2', '%s: HTTP %d %s; only 200 is a policy' % (where, status, result['reason']),
                            'serve the policy file at /.well-known/mta-sts.txt'))
         return out
+    if result.get('content_encoding'):
+        out.append(finding('fetch', ERROR, 'C2', '%s: the body is sent with Content-Encoding: %s although the '
+                           'request did not ask for it; senders that do not decode it see no policy'
+                           % (where, result['content_encoding']),
+                           'serve the policy uncompressed unless the request sends Accept-Encoding'))
+    if result.get('excess'):
+        out.append(finding('fetch', WARNING, 'C2', '%s: the server sent more bytes than its Content-Length of %d; '
+                           'senders take only the first %d' % (where, result['content_length'], result['content_length']),
+                           'make Content-Length match the policy file (check proxies that rewrite the body)'))
+    types = result.get('content_types') or []
     media = _media_type(result['content_type'])
+    if _conflicting_types(result):
+        out.append(finding('fetch', ERROR, 'C3', '%s: several Content-Type headers (%s); senders pick different ones'
+                           % (where, ', '.join(types)), 'send exactly one "Content-Type: text/plain" header'))
+    elif len(types) > 1:
+        out.append(finding('fetch', WARNING, 'C3', '%s: the Content-Type header is repeated %d times; some clients '
+                           'join the values into an invalid type' % (where, len(types)),
+                           'send exactly one "Content-Type: text/plain" header'))
     if media != 'text/plain':
         shown = result['content_type'] or 'no Content-Type'
         out.append(finding('fetch', ERROR, 'C3', '%s: served as %s, not text/plain; several senders refuse it'
@@ -338,19 +388,28 @@ def judge_mx_coverage(mx_hosts, policy, mode):
     return covered, findings
 
 
+_SMTP_FAILURES = {
+    'garbled': 'a garbled SMTP reply: %s',
+    'closed': 'the server ended the session: %s',
+    'closed_after_tls': '%s; senders cannot deliver over TLS',
+    'timeout': '%s',
+    'smtp': '%s',
+}
+
+
 def judge_mx_probe(probe, severity):
     """D2 from one STARTTLS probe."""
     where = '%s (%s)' % (probe['host'], probe['address'])
     kind = probe['error_kind']
     if probe['stage'] in ('connect', 'ehlo') and kind:
         return [finding('mx_tls', severity, 'D2', '%s: SMTP on port %d failed: %s' % (where, probe['port'], probe['error']),
-                        'make the MX reachable on port 25 from senders')]
+                        'make the MX reachable on port 25 from senders, with a 220 greeting and well-formed replies')]
     if probe['starttls'] is False:
         return [finding('mx_tls', severity, 'D2', '%s does not offer STARTTLS' % where,
                         'enable STARTTLS with a certificate for %s' % probe['host'])]
     if kind:
-        if kind == 'smtp' or kind == 'timeout':
-            text = probe['error']
+        if kind in _SMTP_FAILURES:
+            text = _SMTP_FAILURES[kind] % probe['error']
         else:
             text = '%s (%s)' % (describe_tls_failure(kind, probe['host']), probe['error'])
         hint = {
@@ -359,13 +418,19 @@ def judge_mx_probe(probe, severity):
             'self_signed': 'use a certificate from a CA that senders trust (e.g. ACME)',
             'untrusted': 'serve the full chain from a CA that senders trust',
             'old_tls': 'enable TLS 1.2 and 1.3 on the MX',
+            'smtp': 'make the MX accept STARTTLS when it advertises it (check its TLS keys and settings)',
+            'closed_after_tls': 'check the MX log for TLS errors after the handshake',
         }.get(kind, 'fix STARTTLS on %s' % probe['host'])
         return [finding('mx_tls', severity, 'D2', '%s: %s' % (where, text), hint)]
+    out = []
+    if probe.get('cn_only'):
+        out.append(finding('mx_tls', severity, 'D2', '%s: %s' % (where, describe_tls_failure('cn_only', probe['host'])),
+                           'reissue the certificate with %s in its subjectAltName' % probe['host']))
     cert = probe['certificate'] or {}
     if expiry_level(cert.get('days_left')) == 'soon':
-        return [finding('mx_tls', WARNING, 'D2', '%s: the certificate expires in %d day(s)' % (where, cert['days_left']),
-                        'renew it now (warning under %d days)' % EXPIRY_WARNING_DAYS)]
-    return []
+        out.append(finding('mx_tls', WARNING, 'D2', '%s: the certificate expires in %d day(s)' % (where, cert['days_left']),
+                           'renew it now (warning under %d days)' % EXPIRY_WARNING_DAYS))
+    return out
 
 
 def judge_tlsrpt(answer_status, answer_error, records, expect, legacy_records=()):

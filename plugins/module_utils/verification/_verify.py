@@ -16,6 +16,7 @@ Private module of the mailsec.mta_sts collection (controller only).
 from __future__ import annotations
 
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import ERROR, INFO, WARNING
@@ -177,8 +178,59 @@ class Run:
         return out, findings
 
 
+REPORT_URL = 'https://example.invalid/mailsec/mta_sts/issues'
+
+
+def internal_finding(domain, exc):
+    """An unexpected exception while checking ``domain``, as a finding: the
+    other domains of the run go on, and the report names the bug."""
+    where = ''
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        last = frames[-1]
+        where = ' at %s:%d in %s' % (last.filename.rsplit('/', 1)[-1], last.lineno, last.name)
+    return finding('internal', ERROR, None,
+                   'checking %s stopped on an unexpected %s%s: %s; this is a bug in mailsec.mta_sts, not a '
+                   'finding about the domain' % (domain, type(exc).__name__, where, str(exc)[:200] or '(no message)'),
+                   'please report it with this message at %s; the other domains were checked' % REPORT_URL)
+
+
+def _internal_result(domain, exc, elapsed):
+    """A result with the shape of :meth:`Run.verify`'s, holding only the internal finding."""
+    findings = [internal_finding(domain, exc)]
+    return {
+        'domain': domain, 'status': domain_status(findings), 'sender_gets_policy': False, 'mode': None,
+        'sts_record': {'name': sts_record_name(domain), 'records': [], 'id': None},
+        'policy_host': {'host': 'mta-sts.%s' % domain, 'url': None, 'addresses': [], 'fetches': []},
+        'policy': {'text': None, 'parsed': None, 'derived_id': None},
+        'mx': [],
+        'tlsrpt': {'name': tlsrpt_record_name(domain), 'records': [], 'rua': None},
+        'findings': findings,
+        'elapsed': round(elapsed, 3),
+    }
+
+
+def verify_isolated(run, spec):
+    """:meth:`Run.verify`, with any unexpected exception turned into an
+    ``internal`` finding for that domain alone."""
+    start = time.monotonic()
+    try:
+        return run.verify(spec)
+    except Exception as exc:  # one domain must never cost the run
+        return _internal_result(spec['domain'], exc, time.monotonic() - start)
+
+
 def live_policy_view(run, domain):
-    """What the ``live_policy`` lookup returns for ``domain``."""
+    """What the ``live_policy`` lookup returns for ``domain`` (an unexpected
+    exception becomes an ``internal`` finding, as in :func:`verify_isolated`)."""
+    try:
+        return _live_policy_view(run, domain)
+    except Exception as exc:  # one domain must never cost the run
+        return {'domain': domain, 'valid': False, 'id': None, 'text': None, 'policy': None, 'derived_id': None,
+                'findings': [internal_finding(domain, exc)]}
+
+
+def _live_policy_view(run, domain):
     live = run.live_policy(domain)
     findings = live['findings']
     policy = None
@@ -221,7 +273,7 @@ def verify_domains(specs, parallel=16, retries=0, delay=5.0, fail_on='error', sl
         run = Run(**run_options)
         workers = max(1, min(parallel, len(pending)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            outcomes = list(pool.map(lambda index: run.verify(specs[index]), pending))
+            outcomes = list(pool.map(lambda index: verify_isolated(run, specs[index]), pending))
         stats['attempts'] += 1
         stats['dns_queries'] += run.resolver.queries
         stats['mx_probes'] += run.prober.probes
