@@ -15,19 +15,13 @@ without notice.
 
 from __future__ import annotations
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records import split_txt
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records import join_txt, split_txt
 
 
 def txt_from_value(value):
     """The record for ``value``, split into strings of at most 255 octets
     (the value is read back as their concatenation, A2)."""
     return tuple(part.encode('ascii') for part in split_txt(value))
-
-
-def txt_text(record):
-    """The value of a record as a sender reads it: the strings joined (A2).
-    Bytes that are not ASCII are shown as escapes, never dropped."""
-    return b''.join(record).decode('ascii', 'backslashreplace')
 
 
 def txt_presentation(record):
@@ -98,10 +92,10 @@ class TxtPlan:
         return {
             'name': self.name,
             'changed': self.changed,
-            'before': [txt_text(r) for r in self.before],
-            'after': [txt_text(r) for r in self.after],
-            'removed': [txt_text(r) for r in self.remove],
-            'added': [txt_text(r) for r in self.add],
+            'before': [join_txt(r, lenient=True) for r in self.before],
+            'after': [join_txt(r, lenient=True) for r in self.after],
+            'removed': [join_txt(r, lenient=True) for r in self.remove],
+            'added': [join_txt(r, lenient=True) for r in self.add],
             'ttl': self.ttl_after,
         }
 

@@ -29,8 +29,11 @@ DEFAULT_MAX_AGE = ONE_WEEK
 POLICY_PATH = '/.well-known/mta-sts.txt'
 
 _LABEL_RE = re.compile(r'^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$')
-_ID_RE = re.compile(r'^[A-Za-z0-9]{1,32}$')
-_EXT_KEY_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$')
+# Shared with the TXT records (model/_records.py), which use the same
+# grammar: the policy id (A4) and extension names (B6 in the policy file,
+# A5 and F4 in the records).
+POLICY_ID_RE = re.compile(r'^[A-Za-z0-9]{1,32}$')
+EXTENSION_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$')
 _MAX_AGE_RE = re.compile(r'^[0-9]{1,10}$')
 _WSP = ' \t'
 
@@ -206,7 +209,7 @@ def validate_max_age(max_age, domain=None):
 
 def validate_policy_id(policy_id, domain=None):
     """A4: 1 to 32 ASCII letters or digits."""
-    if not isinstance(policy_id, str) or not _ID_RE.match(policy_id):
+    if not isinstance(policy_id, str) or not POLICY_ID_RE.match(policy_id):
         raise MtaStsError(
             'policy id %r must be 1 to 32 ASCII letters or digits' % (policy_id,),
             rule='A4', domain=domain, field='policy_id',
@@ -399,7 +402,7 @@ def analyse_policy(data):
 
 
 def _check_extension(key, value, number, problems, extensions):
-    if not _EXT_KEY_RE.match(key):
+    if not EXTENSION_NAME_RE.match(key):
         hint = None
         if key.lower() in ('version', 'mode', 'max_age', 'mx'):
             hint = 'keys are case-sensitive: write %s' % key.lower()

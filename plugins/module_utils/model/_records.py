@@ -18,14 +18,16 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors impo
     MtaStsError,
     Problem,
 )
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import validate_policy_id
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import (
+    EXTENSION_NAME_RE,
+    POLICY_ID_RE,
+    validate_policy_id,
+)
 
 STS_PREFIX = 'v=STSv1'
 TLSRPT_PREFIX = 'v=TLSRPTv1'
 TXT_STRING_MAX = 255
 
-_ID_RE = re.compile(r'^[A-Za-z0-9]{1,32}$')
-_EXT_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$')
 # A5: VCHAR except "=" and ";" (so no space either).
 _EXT_VALUE_RE = re.compile(r'^[\x21-\x3a\x3c\x3e-\x7e]+$')
 _DELIM_RE = re.compile(r'[ \t]*;[ \t]*')
@@ -44,21 +46,25 @@ def tlsrpt_record_name(domain):
 # TXT strings (A2, F2)
 
 
-def join_txt(strings):
+def join_txt(strings, lenient=False):
     """One TXT record from its character-strings, concatenated with nothing
-    in between (A2). ``strings`` is a str, or a list of str/bytes. Raises
-    MtaStsError when a byte is not US-ASCII."""
+    in between (A2): the one way records are joined in this collection.
+    ``strings`` is a str or bytes, or a list/tuple of str/bytes.
+
+    Strict (the default) raises MtaStsError when a byte or character is not
+    US-ASCII. ``lenient`` never raises and is for showing what is published:
+    a byte that is not ASCII appears as an escape (``\\xe9``), never dropped."""
     if isinstance(strings, (str, bytes, bytearray)):
         strings = [strings]
     parts = []
     for item in strings:
         if isinstance(item, (bytes, bytearray)):
             try:
-                item = bytes(item).decode('ascii')
+                item = bytes(item).decode('ascii', 'backslashreplace' if lenient else 'strict')
             except UnicodeDecodeError:
                 raise MtaStsError('the TXT record contains non-ASCII bytes', rule='A2',
                                   hint='publish US-ASCII only') from None
-        elif not item.isascii():
+        elif not lenient and not item.isascii():
             raise MtaStsError('the TXT record contains non-ASCII characters', rule='A2',
                               hint='publish US-ASCII only')
         parts.append(item)
@@ -82,8 +88,7 @@ def select_records(records, prefix):
         try:
             text = join_txt(record)
         except MtaStsError:
-            raw = record if isinstance(record, (list, tuple)) else [record]
-            text = ''.join(r.decode('ascii', 'replace') if isinstance(r, (bytes, bytearray)) else r for r in raw)
+            text = join_txt(record, lenient=True)
             if text.startswith(prefix + ';') or text == prefix:
                 selected.append(record)
             continue
@@ -119,7 +124,7 @@ def _fields(text, prefix, rule):
 
 
 def _extension(name, value, rule):
-    if not _EXT_NAME_RE.match(name):
+    if not EXTENSION_NAME_RE.match(name):
         raise MtaStsError('invalid field name %r' % name, rule=rule)
     if not _EXT_VALUE_RE.match(value):
         raise MtaStsError('field %s has an invalid value %r' % (name, value), rule=rule,
@@ -150,7 +155,7 @@ def _read_fields(text, prefix, grammar_rule, ext_rule, key, convert):
 
 
 def _checked_id(value):
-    if not _ID_RE.match(value):
+    if not POLICY_ID_RE.match(value):
         raise MtaStsError('id %r must be 1 to 32 ASCII letters or digits' % value, rule='A4',
                           hint='use letters and digits only, at most 32, e.g. 20261129T1200')
     return value

@@ -32,6 +32,7 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records imp
     TLSRPT_PREFIX,
     discover_sts,
     discover_tlsrpt,
+    join_txt,
     select_records,
     validate_rua,
 )
@@ -105,7 +106,7 @@ def judge_sts_record(answer_status, answer_error, records, cnames=()):
     None, findings, texts)``.
     """
     findings = []
-    texts = [record_text(record) for record in records]
+    texts = [join_txt(record, lenient=True) for record in records]
     if answer_status == 'error':
         findings.append(finding('sts_record', ERROR, 'A1', 'the TXT lookup failed: %s' % answer_error,
                                 'make the zone answer for _mta-sts.<domain>; senders see no policy meanwhile'))
@@ -120,11 +121,6 @@ def judge_sts_record(answer_status, answer_error, records, cnames=()):
             findings.append(finding('sts_record', INFO, 'A2', 'the record is split into %d strings; senders join '
                                     'them without spaces' % len(strings)))
     return parsed, findings, texts
-
-
-def record_text(record):
-    strings = record if isinstance(record, (list, tuple)) else [record]
-    return ''.join(s.decode('utf-8', 'replace') if isinstance(s, (bytes, bytearray)) else s for s in strings)
 
 
 def judge_fetch(fetch, timeout):

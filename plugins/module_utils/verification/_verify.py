@@ -37,10 +37,10 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._judg
     judge_sts_record,
     judge_tlsrpt,
     mx_severity,
-    record_text,
 )
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records import (
     TLSRPT_PREFIX,
+    join_txt,
     select_records,
     sts_record_name,
     tlsrpt_record_name,
@@ -136,7 +136,7 @@ class Run:
             'mx': mx_result,
             'tlsrpt': {
                 'name': tlsrpt_record_name(domain),
-                'records': [record_text(r) for r in tlsrpt_records],
+                'records': [join_txt(r, lenient=True) for r in tlsrpt_records],
                 'rua': tlsrpt['rua'] if tlsrpt else None,
             },
             'findings': findings,

@@ -100,6 +100,19 @@ def test_join_txt_refuses_non_ascii():
     with pytest.raises(MtaStsError) as err:
         join_txt([b'v=STSv1; id=\xff'])
     assert err.value.rule == 'A2'
+    with pytest.raises(MtaStsError):
+        join_txt(['v=STSv1; id=\xe9'])
+
+
+@pytest.mark.parametrize('strings, shown', [
+    ([b'v=STSv1; ', b'id=1'], 'v=STSv1; id=1'),          # joined with nothing in between (A2)
+    ((b'v=STSv1; id=\xff', b'x'), 'v=STSv1; id=\\xffx'),  # a non-ASCII byte shows as an escape
+    (b'v=TLSRPTv1', 'v=TLSRPTv1'),                      # one string, not a list
+    (['v=STSv1; id=\xe9'], 'v=STSv1; id=\xe9'),          # text is kept as it is
+    ([], ''),
+])
+def test_join_txt_lenient_shows_every_record_without_raising(strings, shown):
+    assert join_txt(strings, lenient=True) == shown
 
 
 @pytest.mark.parametrize('length', [0, 1, 254, 255, 256, 510, 511, 1000])

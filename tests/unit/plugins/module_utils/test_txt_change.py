@@ -13,8 +13,8 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._txt_change im
     plan_txt,
     txt_from_value,
     txt_presentation,
-    txt_text,
 )
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records import join_txt
 
 STS = 'v=STSv1'
 TLSRPT = 'v=TLSRPTv1'
@@ -142,7 +142,7 @@ def test_long_values_are_split_into_255_octet_strings_and_rejoin(length):
     record = txt_from_value(value)
     assert all(1 <= len(s) <= 255 for s in record)
     assert [len(s) for s in record[:-1]] == [255] * (len(record) - 1)
-    assert txt_text(record) == value
+    assert join_txt(record) == value
     assert len(record) == -(-length // 255)
 
 
