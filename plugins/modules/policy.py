@@ -60,7 +60,13 @@ options:
     type: str
   policies:
     description:
-      - Batch form. A list of policies, each with the keys of the single form.
+      - Batch form. A list of domain items in the collection's one inventory shape (C(docs/inventory.md)),
+        the same items that M(mailsec.mta_sts.records), M(mailsec.mta_sts.verify) and the
+        C(mailsec.mta_sts.policy_host) role take.
+      - This module reads the keys below; it passes over the keys that belong to the others
+        (C(tlsrpt_rua), C(cert_source), C(cert_file), C(key_file), C(dns_provider), C(dns_server), C(dns_port),
+        C(dns_key_name), C(dns_key_algorithm), C(zone), C(policy), C(derived_id)) and refuses any other key,
+        naming the closest valid one.
       - Each file is written to C(<dest>/<domain>.txt), C(<domain>) being the normalised domain.
       - Every item is validated before anything is written; one bad item fails the task with
         every problem listed, and no file changes.
@@ -275,6 +281,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._inventory import POLICY, check_items
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import DEFAULT_MAX_AGE
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._policy_files import (
     apply,
@@ -314,7 +321,15 @@ def run_batch(module):
     directory = params['dest']
     if not directory:
         module.fail_json(msg='policies needs dest: the directory that holds <domain>.txt files')
-    planned, errors = plan_many(params['policies'], lambda domain: os.path.join(directory, '%s.txt' % domain))
+    # The items are domain items of the collection's one inventory shape:
+    # the keys of other consumers pass, a typo is refused naming the closest key.
+    specs, errors = check_items(params['policies'], POLICY, 'policies')
+    if errors:
+        module.fail_json(msg='%d invalid polic%s, nothing written:\n- %s'
+                         % (len(errors), 'y' if len(errors) == 1 else 'ies', '\n- '.join(errors)),
+                         errors=errors)
+    specs = [dict(spec, max_age=DEFAULT_MAX_AGE) if spec.get('max_age') is None else spec for spec in specs]
+    planned, errors = plan_many(specs, lambda domain: os.path.join(directory, '%s.txt' % domain))
     if errors:
         module.fail_json(msg='%d invalid polic%s, nothing written:\n- %s'
                          % (len(errors), 'y' if len(errors) == 1 else 'ies', '\n- '.join(errors)),
@@ -351,14 +366,9 @@ def main():
         mx=dict(type='list', elements='str'),
         max_age=dict(type='int', default=DEFAULT_MAX_AGE),
         policy_id=dict(type='str'),
-        policies=dict(type='list', elements='dict', options=dict(
-            domain=dict(type='str', required=True),
-            mode=dict(type='str'),
-            mx=dict(type='list', elements='str'),
-            max_age=dict(type='int', default=DEFAULT_MAX_AGE),
-            policy_id=dict(type='str'),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-        )),
+        # Domain items, checked by model/_inventory.py (not by suboptions, which
+        # would refuse the keys that other consumers of the same item read).
+        policies=dict(type='list', elements='dict'),
         dest=dict(type='path'),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
         backup=dict(type='bool', default=False),

@@ -40,8 +40,18 @@ options:
     type: str
   domains:
     description:
-      - Batch form. One item per domain; an item's keys override the top-level options of the same
-        name, so common values (O(policy_id), O(tlsrpt_rua), O(state), O(zone)) can be given once.
+      - Batch form. A list of domain items in the collection's one inventory shape (C(docs/inventory.md)),
+        the same items that M(mailsec.mta_sts.policy), M(mailsec.mta_sts.verify) and the
+        C(mailsec.mta_sts.policy_host) role take.
+      - An item's keys override the top-level options of the same name (C(dns_server) overrides O(server),
+        and so on), so common values (O(policy_id), O(tlsrpt_rua), O(state), O(zone)) can be given once.
+        One task publishes through one primary: the items must agree on the server, port and key.
+      - An item without C(policy_id) but with C(mode) (and C(mx), C(max_age)) gets the id derived from the
+        policy those keys render, exactly as M(mailsec.mta_sts.policy) derives it, unless the task sets O(policy_id);
+        so the items that fed M(mailsec.mta_sts.policy) or the policy host role publish the ids of the policies served.
+      - This module reads the keys below; it passes over the keys that belong to the others
+        (C(cert_source), C(cert_file), C(key_file), C(policy), C(derived_id))
+        and refuses any other key, naming the closest valid one.
       - Every item is validated and every zone read before the first UPDATE; a bad item fails the
         task with every problem listed and nothing changed.
       - Domains of one zone go into one UPDATE message. A message is limited to 64 KiB, so a very large
@@ -68,6 +78,34 @@ options:
       zone:
         description: As O(zone).
         type: str
+      mode:
+        description: With C(mx) and C(max_age), derives the id when C(policy_id) is not given.
+        type: str
+      mx:
+        description: See C(mode).
+        type: list
+        elements: str
+      max_age:
+        description: See C(mode). Default 604800.
+        type: int
+      dns_provider:
+        description:
+          - V(rfc2136) (or unset) for the domains this module publishes. An item with any other value
+            (V(none), or a task file for another provider) is refused: it is published elsewhere.
+        type: str
+      dns_server:
+        description: Overrides O(server).
+        type: str
+      dns_port:
+        description: Overrides O(port).
+        type: int
+      dns_key_name:
+        description: Overrides O(key_name). The secret is always O(key_secret), never an item key.
+        type: str
+      dns_key_algorithm:
+        description: Overrides O(key_algorithm).
+        type: str
+        choices: [hmac-md5, hmac-sha1, hmac-sha224, hmac-sha256, hmac-sha384, hmac-sha512]
   policy_id:
     description:
       - The id to publish as C(v=STSv1; id=<policy_id>), 1 to 32 letters or digits (RFC-NOTES A4), as
@@ -97,8 +135,8 @@ options:
     description:
       - The primary (master) DNS server of the zones, as a host name or IP address. It is asked
         directly over TCP, and receives the updates.
+      - Required, unless every item of O(domains) sets C(dns_server).
     type: str
-    required: true
   port:
     description: The TCP port of O(server).
     type: int
@@ -284,6 +322,12 @@ updates:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._inventory import (
+    RECORDS,
+    records_connection,
+    require_items,
+    with_policy_id,
+)
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._records_publish import DEFAULT_TTL, publish
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._transport import (
     DNSPYTHON_IMPORT_ERROR,
@@ -296,17 +340,13 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._transport imp
 def main():
     argument_spec = dict(
         domain=dict(type='str'),
-        domains=dict(type='list', elements='dict', options=dict(
-            domain=dict(type='str', required=True),
-            policy_id=dict(type='str'),
-            tlsrpt_rua=dict(type='list', elements='str'),
-            state=dict(type='str', choices=['present', 'absent']),
-            zone=dict(type='str'),
-        )),
+        # Domain items, checked by model/_inventory.py (not by suboptions, which
+        # would refuse the keys that other consumers of the same item read).
+        domains=dict(type='list', elements='dict'),
         policy_id=dict(type='str'),
         tlsrpt_rua=dict(type='list', elements='str'),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
-        server=dict(type='str', required=True),
+        server=dict(type='str'),
         port=dict(type='int', default=53),
         key_name=dict(type='str'),
         key_secret=dict(type='str', no_log=True),
@@ -319,15 +359,23 @@ def main():
         argument_spec=argument_spec,
         mutually_exclusive=[('domain', 'domains')],
         required_one_of=[('domain', 'domains')],
-        required_together=[('key_name', 'key_secret')],
         supports_check_mode=True,
     )
     if not HAS_DNSPYTHON:
         module.fail_json(msg=missing_required_lib('dnspython'), exception=DNSPYTHON_IMPORT_ERROR)
     if not 0 <= module.params['ttl'] <= 2147483647:
         module.fail_json(msg='ttl %d is not between 0 and 2147483647 seconds' % module.params['ttl'])
+    params = dict(module.params)
     try:
-        result = publish(module.params, module.check_mode)
+        if params['domains'] is not None:
+            items = require_items(params['domains'], RECORDS, 'domains')
+            # A task-wide policy_id is explicit; otherwise items with a mode get their derived id.
+            params['domains'] = items if params['policy_id'] is not None else [with_policy_id(item) for item in items]
+        params.update(records_connection(params, params['domains'] or [{'domain': params['domain']}]))
+        if params['key_algorithm'] not in KEY_ALGORITHMS:
+            raise MtaStsError('unknown TSIG algorithm %s' % params['key_algorithm'], field='dns_key_algorithm',
+                              hint='use one of %s' % ', '.join(KEY_ALGORITHMS))
+        result = publish(params, module.check_mode)
     except MtaStsError as exc:
         module.fail_json(msg=str(exc), rule=exc.rule)
     except DnsUpdateError as exc:

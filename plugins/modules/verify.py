@@ -53,6 +53,12 @@ options:
         C(tlsrpt_rua) (the list of TLS-RPT report URIs); C(derived_id) (overrides O(derived_id)
         for this domain)."
       - An expectation that is not met is an error finding of check C(expect).
+      - The dictionaries may be domain items of the collection's one inventory shape (C(docs/inventory.md)),
+        the same items that M(mailsec.mta_sts.policy), M(mailsec.mta_sts.records) and the
+        C(mailsec.mta_sts.policy_host) role take. This module passes over the keys that belong to the
+        others (C(state), C(cert_source), C(cert_file), C(key_file), C(dns_provider), C(dns_server), C(dns_port),
+        C(dns_key_name), C(dns_key_algorithm), C(zone)) and refuses any other key, naming the closest valid one.
+        It checks every item it is given, C(state=absent) ones included: leave those out to skip them.
     type: list
     elements: raw
     required: true

@@ -14,6 +14,7 @@ Private module of the mailsec.mta_sts collection (controller only).
 from __future__ import annotations
 
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import ERROR, INFO, WARNING, MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._inventory import VERIFY, check_item
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._fetch import MAX_POLICY_BYTES
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._findings import finding, from_problem
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import (
@@ -43,7 +44,6 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._tls import (
 )
 
 SMALL_POLICY_BYTES = 10240  # C4: one known sender caps the body at 10 KB
-_EXPECT_KEYS = ('mode', 'mx', 'max_age', 'policy_id', 'policy', 'tlsrpt_rua', 'derived_id')
 
 
 # ---------------------------------------------------------------------------
@@ -57,14 +57,10 @@ def normalize_spec(item, index=0):
         return {'domain': _domain(item, field), 'expect': {}}
     if not isinstance(item, dict):
         raise MtaStsError('must be a domain name or a dict with a "domain" key', field=field)
-    unknown = sorted(set(item) - set(_EXPECT_KEYS) - {'domain', 'name'})
-    if unknown:
-        raise MtaStsError('unknown key(s) %s' % ', '.join(unknown), field=field,
-                          hint='allowed: domain, %s' % ', '.join(_EXPECT_KEYS))
-    name = item.get('domain', item.get('name'))
-    if not name:
-        raise MtaStsError('has no "domain"', field=field)
-    domain = _domain(name, field)
+    # A domain item of the one inventory shape: the keys of other consumers
+    # (certificates, DNS publishing, state) pass; a typo is refused.
+    item = check_item(item, VERIFY, field)
+    domain = _domain(item['domain'], field)
     expect = {}
     if item.get('mode') is not None:
         expect['mode'] = validate_mode(item['mode'], domain)
