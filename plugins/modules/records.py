@@ -45,7 +45,7 @@ options:
         C(mailsec.mta_sts.policy_host) role take.
       - An item's keys override the top-level options of the same name (C(dns_server) overrides O(server),
         and so on), so common values (O(policy_id), O(tlsrpt_rua), O(state), O(zone)) can be given once.
-        One task publishes through one primary: the items must agree on the server, port and key.
+        One task publishes through one primary, so the items must agree on the server, port and key.
       - An item without C(policy_id) but with C(mode) (and C(mx), C(max_age)) gets the id derived from the
         policy those keys render, exactly as M(mailsec.mta_sts.policy) derives it, unless the task sets O(policy_id);
         so the items that fed M(mailsec.mta_sts.policy) or the policy host role publish the ids of the policies served.
@@ -91,7 +91,7 @@ options:
       dns_provider:
         description:
           - V(rfc2136) (or unset) for the domains this module publishes. An item with any other value
-            (V(none), or a task file for another provider) is refused: it is published elsewhere.
+            (V(none), or a task file for another provider) is refused, since it is published elsewhere.
         type: str
       dns_server:
         description: Overrides O(server).

@@ -58,7 +58,7 @@ options:
         C(mailsec.mta_sts.policy_host) role take. This module passes over the keys that belong to the
         others (C(state), C(cert_source), C(cert_file), C(key_file), C(dns_provider), C(dns_server), C(dns_port),
         C(dns_key_name), C(dns_key_algorithm), C(zone)) and refuses any other key, naming the closest valid one.
-        It checks every item it is given, C(state=absent) ones included: leave those out to skip them.
+        It checks every item it is given, C(state=absent) ones included; leave those out to skip them.
     type: list
     elements: raw
     required: true
