@@ -49,6 +49,7 @@ options:
       - An item without C(policy_id) but with C(mode) (and C(mx), C(max_age)) gets the id derived from the
         policy those keys render, exactly as M(mailsec.mta_sts.policy) derives it, unless the task sets O(policy_id);
         so the items that fed M(mailsec.mta_sts.policy) or the policy host role publish the ids of the policies served.
+      - An item with C(state=absent) removes both records; its C(tlsrpt_rua) is then not read.
       - This module reads the keys below; it passes over the keys that belong to the others
         (C(cert_source), C(cert_file), C(key_file), C(policy), C(derived_id))
         and refuses any other key, naming the closest valid one.
@@ -323,10 +324,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._inventory import (
-    RECORDS,
     records_connection,
-    require_items,
-    with_policy_id,
+    records_items,
 )
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._records_publish import DEFAULT_TTL, publish
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._transport import (
@@ -368,9 +367,7 @@ def main():
     params = dict(module.params)
     try:
         if params['domains'] is not None:
-            items = require_items(params['domains'], RECORDS, 'domains')
-            # A task-wide policy_id is explicit; otherwise items with a mode get their derived id.
-            params['domains'] = items if params['policy_id'] is not None else [with_policy_id(item) for item in items]
+            params['domains'] = records_items(params['domains'], params)
         params.update(records_connection(params, params['domains'] or [{'domain': params['domain']}]))
         if params['key_algorithm'] not in KEY_ALGORITHMS:
             raise MtaStsError('unknown TSIG algorithm %s' % params['key_algorithm'], field='dns_key_algorithm',

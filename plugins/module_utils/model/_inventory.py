@@ -255,3 +255,18 @@ def with_policy_id(item):
     domain, mode, mx, max_age = build_policy(item['domain'], item['mode'], item.get('mx'),
                                              DEFAULT_MAX_AGE if max_age is None else max_age)
     return dict(item, policy_id=policy_id(render_policy(mode, mx, max_age, domain)))
+
+
+def records_items(items, params):
+    """The records module's items: checked, with derived ids (unless the
+    task pins ``policy_id``), and without ``tlsrpt_rua`` when absent, since
+    removing a domain removes both records whatever URIs the inventory
+    still lists for it."""
+    out = []
+    for item in require_items(items, RECORDS, 'domains'):
+        if (item.get('state') or params.get('state') or 'present') == 'absent':
+            item = {key: value for key, value in item.items() if key != 'tlsrpt_rua'}
+        elif params.get('policy_id') is None:
+            item = with_policy_id(item)
+        out.append(item)
+    return out

@@ -165,6 +165,19 @@ def test_records_derivation_reports_the_rule():
     assert info.value.domain == 'example.com'
 
 
+def test_records_items_absent_drops_rua_and_task_policy_id_wins():
+    items = [{'domain': 'a.example', 'mode': 'testing', 'mx': ['mx.a.example'], 'tlsrpt_rua': ['mailto:r@a.example']},
+             {'domain': 'b.example', 'state': 'absent', 'mode': 'testing', 'mx': ['mx.b.example'],
+              'tlsrpt_rua': ['mailto:r@b.example']}]
+    derived, absent = inventory.records_items(items, {'state': 'present', 'policy_id': None})
+    assert derived['policy_id'] == inventory.with_policy_id(items[0])['policy_id']
+    assert 'tlsrpt_rua' not in absent and 'policy_id' not in absent
+    pinned, dummy = inventory.records_items(items, {'state': 'present', 'policy_id': 'task1'})
+    assert 'policy_id' not in pinned  # the task's policy_id applies, as a default of every item
+    with pytest.raises(MtaStsError, match='did you mean "tlsrpt_rua"'):
+        inventory.records_items([{'domain': 'a.example', 'tlsrpt-rua': []}], {})
+
+
 # --- records: the item's DNS keys and the task's connection options ---------
 
 def connection(items, **params):
