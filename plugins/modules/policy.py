@@ -64,9 +64,9 @@ options:
         the same items that M(mailsec.mta_sts.records), M(mailsec.mta_sts.verify) and the
         C(mailsec.mta_sts.policy_host) role take.
       - This module reads the keys below; it passes over the keys that belong to the others
-        (C(tlsrpt_rua), C(cert_source), C(cert_file), C(key_file), C(dns_provider), C(dns_server), C(dns_port),
-        C(dns_key_name), C(dns_key_algorithm), C(zone), C(policy), C(derived_id)) and refuses any other key,
-        naming the closest valid one.
+        (C(tlsrpt_rua), C(cert_source), C(cert_file), C(key_file), C(dns), C(zone), C(policy), C(derived_id))
+        and refuses any other key, naming the closest valid one. An item that carries a TSIG secret
+        (C(dns.key_secret)) is refused, since a module would log it.
       - Each file is written to C(<dest>/<domain>.txt), C(<domain>) being the normalised domain.
       - Every item is validated before anything is written; one bad item fails the task with
         every problem listed, and no file changes.
@@ -281,7 +281,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._inventory import POLICY, check_items
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._inventory import POLICY, check_items, secrets_in
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import DEFAULT_MAX_AGE
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._policy_files import (
     apply,
@@ -387,6 +387,8 @@ def main():
         required_one_of=[('domain', 'policies')],
         supports_check_mode=True,
     )
+    # A secret inside an item is refused below; keep it out of the result too.
+    module.no_log_values.update(secrets_in(module.params['policies']))
     if module.params['policies'] is not None:
         run_batch(module)
     else:

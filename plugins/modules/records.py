@@ -43,7 +43,7 @@ options:
       - Batch form. A list of domain items in the collection's one inventory shape (C(docs/inventory.md)),
         the same items that M(mailsec.mta_sts.policy), M(mailsec.mta_sts.verify) and the
         C(mailsec.mta_sts.policy_host) role take.
-      - An item's keys override the top-level options of the same name (C(dns_server) overrides O(server),
+      - An item's keys override the top-level options of the same name (C(dns.server) overrides O(server),
         and so on), so common values (O(policy_id), O(tlsrpt_rua), O(state), O(zone)) can be given once.
         One task publishes through one primary, so the items must agree on the server, port and key.
       - An item without C(policy_id) but with C(mode) (and C(mx), C(max_age)) gets the id derived from the
@@ -89,24 +89,42 @@ options:
       max_age:
         description: See C(mode). Default 604800.
         type: int
-      dns_provider:
+      dns:
         description:
-          - V(rfc2136) (or unset) for the domains this module publishes. An item with any other value
-            (V(none), or a task file for another provider) is refused, since it is published elsewhere.
-        type: str
-      dns_server:
-        description: Overrides O(server).
-        type: str
-      dns_port:
-        description: Overrides O(port).
-        type: int
-      dns_key_name:
-        description: Overrides O(key_name). The secret is always O(key_secret), never an item key.
-        type: str
-      dns_key_algorithm:
-        description: Overrides O(key_algorithm).
-        type: str
-        choices: [hmac-md5, hmac-sha1, hmac-sha224, hmac-sha256, hmac-sha384, hmac-sha512]
+          - How the domain's records are published; its keys override the options of the same name
+            (O(server), O(port), O(key_name), O(key_algorithm), O(ttl), O(timeout), O(zone)).
+          - The secret is never read from an item (a module would log it); it is always O(key_secret).
+        type: dict
+        suboptions:
+          provider:
+            description:
+              - V(rfc2136) (or unset) for the domains this module publishes. An item with V(none) or V(tasks)
+                is refused, since it is published another way.
+            type: str
+          server:
+            description: Overrides O(server).
+            type: str
+          port:
+            description: Overrides O(port).
+            type: int
+          key_name:
+            description: Overrides O(key_name).
+            type: str
+          key_algorithm:
+            description: Overrides O(key_algorithm).
+            type: str
+          zone:
+            description: Overrides O(zone) (the same as the item's C(zone)).
+            type: str
+          ttl:
+            description: Overrides O(ttl).
+            type: int
+          timeout:
+            description: Overrides O(timeout).
+            type: float
+          tasks:
+            description: Read by the collection playbooks only (with V(tasks)).
+            type: path
   policy_id:
     description:
       - The id to publish as C(v=STSv1; id=<policy_id>), 1 to 32 letters or digits (RFC-NOTES A4), as
@@ -136,7 +154,7 @@ options:
     description:
       - The primary (master) DNS server of the zones, as a host name or IP address. It is asked
         directly over TCP, and receives the updates.
-      - Required, unless every item of O(domains) sets C(dns_server).
+      - Required, unless every item of O(domains) sets C(dns.server).
     type: str
   port:
     description: The TCP port of O(server).
@@ -326,6 +344,7 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors impo
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._inventory import (
     records_connection,
     records_items,
+    secrets_in,
 )
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._records_publish import DEFAULT_TTL, publish
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._transport import (
@@ -360,18 +379,20 @@ def main():
         required_one_of=[('domain', 'domains')],
         supports_check_mode=True,
     )
+    # A secret inside an item is refused below; keep it out of the result too.
+    module.no_log_values.update(secrets_in(module.params['domains']))
     if not HAS_DNSPYTHON:
         module.fail_json(msg=missing_required_lib('dnspython'), exception=DNSPYTHON_IMPORT_ERROR)
-    if not 0 <= module.params['ttl'] <= 2147483647:
-        module.fail_json(msg='ttl %d is not between 0 and 2147483647 seconds' % module.params['ttl'])
     params = dict(module.params)
     try:
         if params['domains'] is not None:
             params['domains'] = records_items(params['domains'], params)
         params.update(records_connection(params, params['domains'] or [{'domain': params['domain']}]))
         if params['key_algorithm'] not in KEY_ALGORITHMS:
-            raise MtaStsError('unknown TSIG algorithm %s' % params['key_algorithm'], field='dns_key_algorithm',
+            raise MtaStsError('unknown TSIG algorithm %s' % params['key_algorithm'], field='key_algorithm',
                               hint='use one of %s' % ', '.join(KEY_ALGORITHMS))
+        if not 0 <= params['ttl'] <= 2147483647:
+            raise MtaStsError('ttl %d is not between 0 and 2147483647 seconds' % params['ttl'], field='ttl')
         result = publish(params, module.check_mode)
     except MtaStsError as exc:
         module.fail_json(msg=str(exc), rule=exc.rule)

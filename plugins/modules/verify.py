@@ -56,8 +56,9 @@ options:
       - The dictionaries may be domain items of the collection's one inventory shape (C(docs/inventory.md)),
         the same items that M(mailsec.mta_sts.policy), M(mailsec.mta_sts.records) and the
         C(mailsec.mta_sts.policy_host) role take. This module passes over the keys that belong to the
-        others (C(state), C(cert_source), C(cert_file), C(key_file), C(dns_provider), C(dns_server), C(dns_port),
-        C(dns_key_name), C(dns_key_algorithm), C(zone)) and refuses any other key, naming the closest valid one.
+        others (C(state), C(cert_source), C(cert_file), C(key_file), C(dns), C(zone)) and refuses any other key,
+        naming the closest valid one. An item that carries a TSIG secret (C(dns.key_secret)) is refused, since
+        a module would log it.
         It checks every item it is given, C(state=absent) ones included; leave those out to skip them.
     type: list
     elements: raw
@@ -276,6 +277,7 @@ report:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._inventory import secrets_in
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._findings import (
     failure_message,
     fails,
@@ -309,6 +311,8 @@ def main():
     argument_spec.update(resolver_argument_spec())
     argument_spec.update(tls_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    # A secret inside an item is refused below; keep it out of the result too.
+    module.no_log_values.update(secrets_in(module.params['domains']))
     if not HAS_DNSPYTHON:
         module.fail_json(msg=missing_required_lib('dnspython'))
     params = module.params

@@ -38,9 +38,9 @@ CONSUMERS = (POLICY, RECORDS, VERIFY, ROLE, PLAYBOOKS)
 
 CERT_SOURCES = ('acme', 'files', 'selfsigned')
 STATES = ('present', 'absent')
-# dns_provider: these two, or the path of a task file (any other provider).
-DNS_PROVIDERS = ('rfc2136', 'none')
-TASK_FILE_SUFFIXES = ('.yml', '.yaml')
+# dns.provider: the records module, nothing (print the records for a
+# person), or the user's own task file (dns.tasks) for any other provider.
+DNS_PROVIDERS = ('rfc2136', 'none', 'tasks')
 
 
 class Key:
@@ -59,7 +59,6 @@ _ALL = CONSUMERS
 # records reads the policy keys too: without a pinned policy_id it derives
 # the id from them, exactly as the policy module does.
 _DESIRED = (POLICY, RECORDS, VERIFY, ROLE, PLAYBOOKS)
-_DNS = (RECORDS, PLAYBOOKS)
 
 # In the order docs/inventory.md lists them.
 KEYS = {key.name: key for key in (
@@ -74,25 +73,37 @@ KEYS = {key.name: key for key in (
         CERT_SOURCES),
     Key('cert_file', (ROLE, PLAYBOOKS), 'with cert_source files: the certificate (PEM, full chain)'),
     Key('key_file', (ROLE, PLAYBOOKS), 'with cert_source files: its private key'),
-    Key('dns_provider', _DNS, 'rfc2136 (default), none (print the records), or a task file for another provider'),
-    Key('dns_server', _DNS, 'rfc2136: the primary name server that takes the updates'),
-    Key('dns_port', _DNS, 'rfc2136: its TCP port (default 53)'),
-    Key('dns_key_name', _DNS, 'rfc2136: the TSIG key name (the secret stays in a vaulted variable)'),
-    Key('dns_key_algorithm', _DNS, 'rfc2136: the TSIG algorithm (default hmac-sha256)'),
-    Key('zone', _DNS, 'the DNS zone holding the records (default: found from the SOA)'),
+    Key('dns', (RECORDS, PLAYBOOKS), 'how the TXT records are published (a dict, keys below)'),
+    Key('zone', (RECORDS,), 'records: the zone of the records, as dns.zone (kept for the records module)'),
     Key('policy', (VERIFY,), 'verify: the exact policy text that must be served'),
     Key('derived_id', (VERIFY,), 'verify: the TXT id must be the one derived from the served bytes'),
 )}
 
-# Keys that must never sit in an item: items are logged by Ansible as plain
-# module arguments, so a secret there would end up in logs and results.
-SECRET_KEYS = {
-    'dns_key_secret': 'the TSIG secret belongs in a vaulted variable, never in a domain item '
-                      '(items are logged as plain data): give it as key_secret of mailsec.mta_sts.records, '
-                      'or as mta_sts_dns_key_secrets[<dns_key_name>] for the collection playbooks',
-    'key_secret': 'the TSIG secret belongs in a vaulted variable, never in a domain item '
-                  '(items are logged as plain data): give it as key_secret of mailsec.mta_sts.records',
+# The keys of ``dns``. An item's ``dns`` overrides the playbooks' group-wide
+# ``mta_sts_dns`` key by key; the records module applies the connection keys
+# over its own options of the same name.
+DNS_KEYS = {
+    'provider': 'rfc2136 (the records module), none (the records are printed) or tasks (dns.tasks)',
+    'server': 'rfc2136: the primary name server that takes the updates',
+    'port': 'rfc2136: its TCP port (default 53)',
+    'key_name': 'rfc2136: the TSIG key name',
+    'key_secret': 'rfc2136: the TSIG secret, from the vault (playbooks only; see SECRET_HINT)',
+    'key_algorithm': 'rfc2136: the TSIG algorithm (default hmac-sha256)',
+    'zone': 'the zone that holds the records (default: found from the SOA)',
+    'ttl': 'TTL of the TXT records (default 300)',
+    'timeout': 'rfc2136: seconds to wait for the server',
+    'tasks': 'tasks: the path of your task file that publishes the records',
 }
+# What the records module takes from dns, over its own option of the same name.
+RECORDS_DNS_OPTIONS = ('server', 'port', 'key_name', 'key_algorithm', 'ttl', 'timeout')
+
+# A module logs its arguments (syslog, -vvv) before it can hide anything in
+# a list of dicts, so a module refuses an item that carries a secret. The
+# collection playbooks read dns.key_secret themselves and hand it to the
+# records module's no_log option.
+SECRET_HINT = ('a module would log the secret with the item: keep it in the vault and give it as '
+               'key_secret of mailsec.mta_sts.records, or as mta_sts_dns.key_secret (or this item\'s '
+               'dns.key_secret) for the collection playbooks, which never pass it inside an item')
 
 
 def keys_for(consumer):
@@ -100,14 +111,31 @@ def keys_for(consumer):
     return [name for name, key in KEYS.items() if consumer in key.consumers]
 
 
-def closest_key(name):
+def closest_key(name, valid=None):
     """The valid key most like ``name`` (a typo), or None."""
+    valid = list(KEYS if valid is None else valid)
     # Case and dashes first (MX, max-age), then spelling.
     plain = str(name).strip().lower().replace('-', '_').replace(' ', '_')
-    if plain in KEYS:
+    if plain in valid:
         return plain
-    matches = difflib.get_close_matches(plain, list(KEYS), n=1, cutoff=0.6)
+    matches = difflib.get_close_matches(plain, valid, n=1, cutoff=0.6)
     return matches[0] if matches else None
+
+
+def _unknown(name, valid, prefix, domain, where):
+    close = closest_key(name, valid)
+    if close:
+        return MtaStsError('unknown key "%s%s" (did you mean "%s%s"?)' % (prefix, name, prefix, close),
+                           domain=domain, field=where,
+                           hint='rename "%s%s" to "%s%s" (docs/inventory.md lists every key of a domain item)'
+                                % (prefix, name, prefix, close))
+    return MtaStsError('unknown key "%s%s"' % (prefix, name), domain=domain, field=where,
+                       hint='a domain item%s has the keys %s (docs/inventory.md)'
+                            % ("'s dns" if prefix else '', ', '.join(valid)))
+
+
+def _field(where, name):
+    return '%s.%s' % (where, name) if where else name
 
 
 def check_item(item, consumer, field):
@@ -115,8 +143,9 @@ def check_item(item, consumer, field):
 
     ``field`` names the item in messages (``policies[3]``). Refuses what is
     wrong for every consumer alike: not a dict, no domain, a key nobody
-    reads (naming the closest valid one), a secret, a value outside a fixed
-    set of choices. The consumer checks the values of its own keys.
+    reads (naming the closest valid one), a value outside a fixed set of
+    choices, and, in a module, a secret. The consumer checks the values of
+    its own keys.
     """
     if consumer not in CONSUMERS:
         raise ValueError('unknown consumer %r' % (consumer,))
@@ -124,42 +153,53 @@ def check_item(item, consumer, field):
         raise MtaStsError('must be a dict with a "domain" key (a domain item), not %s' % type(item).__name__,
                           field=field, hint='see docs/inventory.md for the keys of a domain item')
     domain = item.get('domain') if isinstance(item.get('domain'), str) else None
-    where = field
     for name in item:
-        if name in KEYS:
-            continue
-        if name in SECRET_KEYS:
-            raise MtaStsError('"%s" is refused in a domain item' % name, domain=domain, field=where,
-                              hint=SECRET_KEYS[name])
-        close = closest_key(name)
-        if close:
-            raise MtaStsError('unknown key "%s" (did you mean "%s"?)' % (name, close), domain=domain, field=where,
-                              hint='rename "%s" to "%s" (docs/inventory.md lists every key of a domain item)'
-                                   % (name, close))
-        raise MtaStsError('unknown key "%s"' % name, domain=domain, field=where,
-                          hint='a domain item has the keys %s (docs/inventory.md)' % ', '.join(KEYS))
+        if name not in KEYS:
+            raise _unknown(name, KEYS, '', domain, field)
     if not isinstance(domain, str) or not domain.strip():
-        raise MtaStsError('has no "domain"', field=where, hint='give the mail domain, e.g. domain: example.com')
+        raise MtaStsError('has no "domain"', field=field, hint='give the mail domain, e.g. domain: example.com')
     for name, key in KEYS.items():
         value = item.get(name)
         if key.choices and value is not None and value not in key.choices:
             raise MtaStsError('%s is "%s", not one of %s' % (name, value, ', '.join(key.choices)), domain=domain,
-                              field='%s.%s' % (where, name) if where else name,
-                              hint='set %s to one of %s' % (name, ', '.join(key.choices)))
-    provider = item.get('dns_provider')
-    if provider is not None and not is_dns_provider(provider):
-        raise MtaStsError('dns_provider is "%s": not rfc2136, none or a task file' % provider, domain=domain,
-                          field='%s.dns_provider' % where if where else 'dns_provider',
-                          hint='use rfc2136, none, or the path of a task file ending in .yml '
-                               '(see "Other DNS providers" in docs/inventory.md)')
+                              field=_field(field, name), hint='set %s to one of %s' % (name, ', '.join(key.choices)))
+    if item.get('dns') is not None:
+        check_dns(item['dns'], domain, _field(field, 'dns'), allow_secret=consumer == PLAYBOOKS)
     return {name: value for name, value in item.items() if consumer in KEYS[name].consumers}
 
 
-def is_dns_provider(value):
-    """rfc2136, none, or a path that names a task file."""
-    if not isinstance(value, str):
-        return False
-    return value in DNS_PROVIDERS or value.endswith(TASK_FILE_SUFFIXES)
+def secrets_in(items):
+    """The TSIG secrets found in items (``dns.key_secret``), for a module to
+    add to its no_log values before it refuses them, so that its result does
+    not show them either."""
+    found = set()
+    for item in items or ():
+        dns = item.get('dns') if isinstance(item, dict) else None
+        if isinstance(dns, dict) and dns.get('key_secret'):
+            found.add(str(dns['key_secret']))
+    return found
+
+
+def check_dns(dns, domain, where, allow_secret=False):
+    """Check the ``dns`` dict of an item (or the playbooks' ``mta_sts_dns``)."""
+    if not isinstance(dns, dict):
+        raise MtaStsError('must be a dict (provider, server, key_name, ...), not %s' % type(dns).__name__,
+                          domain=domain, field=where, hint='see "DNS" in docs/inventory.md')
+    for name in dns:
+        if name not in DNS_KEYS:
+            raise _unknown(name, DNS_KEYS, 'dns.', domain, where)
+    if dns.get('key_secret') is not None and not allow_secret:
+        raise MtaStsError('dns.key_secret is refused here', domain=domain, field=_field(where, 'key_secret'),
+                          hint=SECRET_HINT)
+    provider = dns.get('provider')
+    if provider is not None and provider not in DNS_PROVIDERS:
+        raise MtaStsError('dns.provider is "%s", not one of %s' % (provider, ', '.join(DNS_PROVIDERS)),
+                          domain=domain, field=_field(where, 'provider'),
+                          hint='use rfc2136, none, or tasks with dns.tasks the path of your task file '
+                               '(see "Other DNS providers" in docs/inventory.md)')
+    if provider == 'tasks' and not dns.get('tasks'):
+        raise MtaStsError('dns.provider tasks needs dns.tasks', domain=domain, field=_field(where, 'tasks'),
+                          hint='set dns.tasks to the path of the task file that publishes the records')
 
 
 def check_items(items, consumer, option):
@@ -188,59 +228,53 @@ def require_items(items, consumer, option):
     return checked
 
 
-# The records module's connection options and the item keys that set them.
-_RECORDS_DNS_OPTIONS = (('server', 'dns_server'), ('port', 'dns_port'), ('key_name', 'dns_key_name'),
-                        ('key_algorithm', 'dns_key_algorithm'))
-
-
 def records_connection(params, items):
-    """The records module's server, port, key name and algorithm, with the
-    items' ``dns_*`` keys applied (an item's key overrides the task option of
-    the same name, as ``zone`` does). One task talks to one primary, so every
-    item must come out the same; a domain published elsewhere
-    (``dns_provider`` none or a task file) does not belong in the task.
-    Returns the options as a dict; raises MtaStsError naming the domains."""
+    """The records module's connection options (server, port, key_name,
+    key_algorithm, ttl, timeout), with each item's ``dns`` applied over the
+    task's options, as an item's ``zone`` or ``policy_id`` is. One task
+    talks to one primary, so every item must come out the same; a domain
+    published another way (``dns.provider`` none or tasks) does not belong in
+    the task. Returns the options as a dict; raises MtaStsError naming the
+    domains."""
     errors = []
     for index, item in enumerate(items):
-        provider = item.get('dns_provider') or 'rfc2136'
+        provider = (item.get('dns') or {}).get('provider') or 'rfc2136'
         if provider != 'rfc2136':
-            errors.append('%s, domains[%d]: dns_provider is %s, so mailsec.mta_sts.records must not publish it. '
-                          'Fix: pass only the rfc2136 domains, e.g. domains: "{{ items | '
-                          'rejectattr(\'dns_provider\', \'in\', [\'none\']) }}", or let the deploy playbook '
-                          'choose per domain' % (item.get('domain'), index, provider))
+            errors.append('%s, domains[%d]: dns.provider is %s, so mailsec.mta_sts.records must not publish it. '
+                          'Fix: pass only the domains published over RFC 2136, or let the collection\'s deploy '
+                          'playbook choose per domain' % (item.get('domain'), index, provider))
     settings = {}
-    for option, key in _RECORDS_DNS_OPTIONS:
+    for option in RECORDS_DNS_OPTIONS:
         seen = {}
         for item in items:
-            value = item.get(key)
+            value = (item.get('dns') or {}).get(option)
             if value is None:
                 value = params.get(option)
-            if option == 'port' and value is not None:
+            if option in ('port', 'ttl') and value is not None:
                 try:
                     value = int(value)
                 except (TypeError, ValueError):
-                    errors.append('%s: dns_port %r is not a port number' % (item.get('domain'), value))
+                    errors.append('%s: dns.%s %r is not a whole number' % (item.get('domain'), option, value))
                     continue
             seen.setdefault(value, []).append(str(item.get('domain')))
         if len(seen) > 1:
             groups = '; '.join('%s for %s' % (value if value is not None else '(unset)', ', '.join(domains))
                                for value, domains in seen.items())
-            errors.append('one task publishes through one primary, but %s differs between the domains (%s). '
-                          'Fix: publish each %s in its own task (the deploy playbook groups them)'
-                          % (key, groups, key))
+            errors.append('one task publishes through one primary, but dns.%s differs between the domains (%s). '
+                          'Fix: publish each group in its own task (the deploy playbook does)' % (option, groups))
             continue
         settings[option] = next(iter(seen)) if seen else params.get(option)
     if errors:
         raise MtaStsError('cannot publish these domains in one task, nothing changed:\n- %s' % '\n- '.join(errors))
     if not settings.get('server'):
         raise MtaStsError('no DNS server to publish to', field='server',
-                          hint='set server (the zone\'s primary), or dns_server on the domain items')
+                          hint='set server (the zone\'s primary), or dns.server on the domain items')
     if settings.get('key_name') and not params.get('key_secret'):
         raise MtaStsError('TSIG key %s has no secret' % settings['key_name'], field='key_secret',
                           hint='set key_secret from a vaulted variable')
     if params.get('key_secret') and not settings.get('key_name'):
         raise MtaStsError('key_secret is set but no key name', field='key_name',
-                          hint='set key_name (or dns_key_name on the domain items) to the TSIG key name')
+                          hint='set key_name (or dns.key_name on the domain items) to the TSIG key name')
     return settings
 
 
@@ -263,7 +297,13 @@ def records_items(items, params):
     removing a domain removes both records whatever URIs the inventory
     still lists for it."""
     out = []
-    for item in require_items(items, RECORDS, 'domains'):
+    for index, item in enumerate(require_items(items, RECORDS, 'domains')):
+        zone = (item.get('dns') or {}).get('zone')
+        if zone is not None:
+            if item.get('zone') not in (None, zone):
+                raise MtaStsError('zone %s and dns.zone %s differ' % (item['zone'], zone), domain=item['domain'],
+                                  field='domains[%d].zone' % index, hint='give the zone once, as dns.zone')
+            item = dict(item, zone=zone)
         if (item.get('state') or params.get('state') or 'present') == 'absent':
             item = {key: value for key, value in item.items() if key != 'tlsrpt_rua'}
         elif params.get('policy_id') is None:

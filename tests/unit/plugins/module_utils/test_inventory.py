@@ -29,11 +29,8 @@ FULL_ITEM = {
     'cert_source': 'files',
     'cert_file': '/etc/ssl/mta-sts.pem',
     'key_file': '/etc/ssl/private/mta-sts.key',
-    'dns_provider': 'rfc2136',
-    'dns_server': 'ns1.example.com',
-    'dns_port': 53,
-    'dns_key_name': 'mta-sts-update',
-    'dns_key_algorithm': 'hmac-sha256',
+    'dns': {'provider': 'rfc2136', 'server': 'ns1.example.com', 'port': 53, 'key_name': 'mta-sts-update',
+            'key_algorithm': 'hmac-sha256', 'zone': 'example.com', 'ttl': 300, 'timeout': 5},
     'zone': 'example.com',
     'policy': 'version: STSv1\r\nmode: enforce\r\nmx: mx1.example.com\r\nmax_age: 604800\r\n',
     'derived_id': False,
@@ -53,14 +50,13 @@ def test_every_consumer_accepts_the_full_item_and_reads_only_its_keys(consumer):
 
 @pytest.mark.parametrize('consumer, reads, passes_over', [
     ('policy', {'domain', 'mode', 'mx', 'max_age', 'policy_id', 'state'},
-     {'tlsrpt_rua', 'cert_source', 'dns_server', 'zone', 'policy'}),
-    ('records', {'domain', 'policy_id', 'tlsrpt_rua', 'state', 'zone', 'dns_provider', 'dns_server', 'dns_port',
-                 'dns_key_name', 'dns_key_algorithm', 'mode', 'mx', 'max_age'},
+     {'tlsrpt_rua', 'cert_source', 'dns', 'zone', 'policy'}),
+    ('records', {'domain', 'policy_id', 'tlsrpt_rua', 'state', 'zone', 'dns', 'mode', 'mx', 'max_age'},
      {'cert_source', 'cert_file', 'key_file', 'policy', 'derived_id'}),
     ('verify', {'domain', 'mode', 'mx', 'max_age', 'policy_id', 'tlsrpt_rua', 'policy', 'derived_id'},
-     {'state', 'cert_source', 'cert_file', 'key_file', 'dns_provider', 'dns_server', 'zone'}),
+     {'state', 'cert_source', 'cert_file', 'key_file', 'dns', 'zone'}),
     ('policy_host', {'domain', 'mode', 'mx', 'max_age', 'policy_id', 'state', 'cert_source', 'cert_file', 'key_file'},
-     {'tlsrpt_rua', 'dns_provider', 'dns_server', 'zone', 'policy', 'derived_id'}),
+     {'tlsrpt_rua', 'dns', 'zone', 'policy', 'derived_id'}),
 ])
 def test_who_reads_what(consumer, reads, passes_over):
     keys = set(inventory.keys_for(consumer))
@@ -74,7 +70,6 @@ def test_who_reads_what(consumer, reads, passes_over):
     ('maxage', 'max_age'),
     ('tlsrpt_ura', 'tlsrpt_rua'),
     ('cert_sources', 'cert_source'),
-    ('dns_sever', 'dns_server'),
     ('domian', 'domain'),
     ('policyid', 'policy_id'),
     ('MX', 'mx'),
@@ -92,6 +87,15 @@ def test_a_typo_is_refused_naming_the_closest_key(consumer, typo, closest):
     assert 'policies[2]' in text
 
 
+@pytest.mark.parametrize('typo, closest', [('sever', 'server'), ('provder', 'provider'), ('keyname', 'key_name'),
+                                           ('TTL', 'ttl'), ('task', 'tasks')])
+def test_a_typo_in_dns_names_the_closest_dns_key(typo, closest):
+    with pytest.raises(MtaStsError) as info:
+        inventory.check_item({'domain': 'example.com', 'dns': {typo: 'x'}}, 'policy_host', 'policy_host_domains[0]')
+    assert 'unknown key "dns.%s" (did you mean "dns.%s"?)' % (typo, closest) in str(info.value)
+    assert 'policy_host_domains[0].dns' in str(info.value)
+
+
 def test_a_key_like_nothing_lists_the_valid_keys():
     with pytest.raises(MtaStsError, match='unknown key "colour".*domain, state, mode'):
         inventory.check_item({'domain': 'example.com', 'colour': 'blue'}, 'verify', 'domains[0]')
@@ -102,12 +106,18 @@ def test_the_error_names_the_domain():
         inventory.check_item({'domain': 'example.org', 'mdoe': 'testing'}, 'records', 'domains[1]')
 
 
-@pytest.mark.parametrize('secret', ['dns_key_secret', 'key_secret'])
-def test_a_secret_in_an_item_is_refused_and_not_echoed(secret):
+@pytest.mark.parametrize('consumer', ['policy', 'records', 'verify', 'policy_host'])
+def test_a_secret_in_an_item_is_refused_by_modules_and_not_echoed(consumer):
+    item = {'domain': 'example.com', 'dns': {'server': 'ns1.example.com', 'key_secret': 's3cr3t=='}}
     with pytest.raises(MtaStsError) as info:
-        inventory.check_item({'domain': 'example.com', secret: 's3cr3t=='}, 'records', 'domains[0]')
-    assert 'vault' in str(info.value)
+        inventory.check_item(item, consumer, 'domains[0]')
+    assert 'dns.key_secret is refused' in str(info.value) and 'vault' in str(info.value)
     assert 's3cr3t' not in str(info.value)
+
+
+def test_the_playbooks_may_read_a_secret_from_an_item():
+    item = {'domain': 'example.com', 'dns': {'server': 'ns1.example.com', 'key_secret': 's3cr3t=='}}
+    assert inventory.check_item(item, 'deploy', 'mta_sts_domains[0]')['dns']['key_secret'] == 's3cr3t=='
 
 
 @pytest.mark.parametrize('item, text', [
@@ -116,16 +126,19 @@ def test_a_secret_in_an_item_is_refused_and_not_echoed(secret):
     ({'domain': ''}, 'has no "domain"'),
     ({'domain': 'example.com', 'state': 'gone'}, 'state is "gone", not one of present, absent'),
     ({'domain': 'example.com', 'cert_source': 'letsencrypt'}, 'cert_source is "letsencrypt", not one of acme'),
-    ({'domain': 'example.com', 'dns_provider': 'route53'}, 'not rfc2136, none or a task file'),
+    ({'domain': 'example.com', 'dns': {'provider': 'route53'}}, 'dns.provider is "route53", not one of rfc2136'),
+    ({'domain': 'example.com', 'dns': {'provider': 'tasks'}}, 'dns.provider tasks needs dns.tasks'),
+    ({'domain': 'example.com', 'dns': 'ns1.example.com'}, 'must be a dict (provider, server'),
 ])
 def test_bad_items(item, text):
     with pytest.raises(MtaStsError, match=re.escape(text)):
         inventory.check_item(item, 'policy', 'policies[0]')
 
 
-@pytest.mark.parametrize('provider', ['rfc2136', 'none', 'dns/route53.yml', '/etc/ansible/cloudflare.yaml'])
-def test_dns_providers(provider):
-    assert inventory.check_item({'domain': 'example.com', 'dns_provider': provider}, 'deploy', 'x')['dns_provider'] == provider
+@pytest.mark.parametrize('dns', [{'provider': 'rfc2136', 'server': 'ns1'}, {'provider': 'none'},
+                                 {'provider': 'tasks', 'tasks': '/etc/ansible/dns/route53.yml'}])
+def test_dns_providers(dns):
+    assert inventory.check_item({'domain': 'example.com', 'dns': dns}, 'deploy', 'x')['dns'] == dns
 
 
 def test_check_items_lists_every_bad_item_and_keeps_indexes():
@@ -181,45 +194,57 @@ def test_records_items_absent_drops_rua_and_task_policy_id_wins():
 # --- records: the item's DNS keys and the task's connection options ---------
 
 def connection(items, **params):
-    base = {'server': None, 'port': 53, 'key_name': None, 'key_secret': None, 'key_algorithm': 'hmac-sha256'}
+    base = {'server': None, 'port': 53, 'key_name': None, 'key_secret': None, 'key_algorithm': 'hmac-sha256',
+            'ttl': 300, 'timeout': 10}
     base.update(params)
     return inventory.records_connection(base, items)
 
 
 def test_items_give_the_server_and_key():
-    settings = connection([{'domain': 'a.example', 'dns_server': '192.0.2.53', 'dns_port': '5353',
-                            'dns_key_name': 'k1'}], key_secret='c2VjcmV0')
-    assert settings == {'server': '192.0.2.53', 'port': 5353, 'key_name': 'k1', 'key_algorithm': 'hmac-sha256'}
+    settings = connection([{'domain': 'a.example', 'dns': {'server': '192.0.2.53', 'port': '5353', 'key_name': 'k1',
+                                                            'ttl': '60'}}], key_secret='c2VjcmV0')
+    assert settings == {'server': '192.0.2.53', 'port': 5353, 'key_name': 'k1', 'key_algorithm': 'hmac-sha256',
+                        'ttl': 60, 'timeout': 10}
 
 
 def test_an_item_overrides_the_task_option():
-    settings = connection([{'domain': 'a.example', 'dns_server': 'ns2.example'}, {'domain': 'b.example',
-                           'dns_server': 'ns2.example'}], server='ns1.example')
+    settings = connection([{'domain': 'a.example', 'dns': {'server': 'ns2.example'}},
+                           {'domain': 'b.example', 'dns': {'server': 'ns2.example'}}], server='ns1.example')
     assert settings['server'] == 'ns2.example'
 
 
 def test_one_task_one_primary():
-    with pytest.raises(MtaStsError, match='dns_server differs between the domains .ns1.example for a.example; '
+    with pytest.raises(MtaStsError, match='dns.server differs between the domains .ns1.example for a.example; '
                                           'ns2.example for b.example'):
-        connection([{'domain': 'a.example'}, {'domain': 'b.example', 'dns_server': 'ns2.example'}],
+        connection([{'domain': 'a.example'}, {'domain': 'b.example', 'dns': {'server': 'ns2.example'}}],
                    server='ns1.example')
 
 
-@pytest.mark.parametrize('provider', ['none', 'dns/route53.yml'])
+@pytest.mark.parametrize('provider', ['none', 'tasks'])
 def test_records_refuses_a_domain_published_elsewhere(provider):
-    with pytest.raises(MtaStsError, match='b.example, domains.1.: dns_provider is %s' % re.escape(provider)):
-        connection([{'domain': 'a.example'}, {'domain': 'b.example', 'dns_provider': provider}], server='ns1.example')
+    with pytest.raises(MtaStsError, match='b.example, domains.1.: dns.provider is %s' % provider):
+        connection([{'domain': 'a.example'}, {'domain': 'b.example', 'dns': {'provider': provider}}],
+                   server='ns1.example')
 
 
 @pytest.mark.parametrize('items, params, text', [
     ([{'domain': 'a.example'}], {}, 'no DNS server'),
-    ([{'domain': 'a.example', 'dns_key_name': 'k1'}], {'server': 'ns1'}, 'TSIG key k1 has no secret'),
+    ([{'domain': 'a.example', 'dns': {'key_name': 'k1'}}], {'server': 'ns1'}, 'TSIG key k1 has no secret'),
     ([{'domain': 'a.example'}], {'server': 'ns1', 'key_secret': 'eA=='}, 'key_secret is set but no key name'),
-    ([{'domain': 'a.example', 'dns_port': 'fiftythree'}], {'server': 'ns1'}, 'not a port number'),
+    ([{'domain': 'a.example', 'dns': {'port': 'fiftythree'}}], {'server': 'ns1'}, 'not a whole number'),
 ])
 def test_records_connection_errors(items, params, text):
     with pytest.raises(MtaStsError, match=text):
         connection(items, **params)
+
+
+def test_records_items_take_the_zone_from_dns():
+    (item,) = inventory.records_items([{'domain': 'shop.example.net', 'dns': {'zone': 'example.net'}}],
+                                      {'policy_id': 'x'})
+    assert item['zone'] == 'example.net'
+    with pytest.raises(MtaStsError, match='zone example.org and dns.zone example.net differ'):
+        inventory.records_items([{'domain': 'shop.example.net', 'zone': 'example.org', 'dns': {'zone': 'example.net'}}],
+                                {'policy_id': 'x'})
 
 
 # --- the documentation says the same -----------------------------------------
