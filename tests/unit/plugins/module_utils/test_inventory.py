@@ -201,8 +201,8 @@ def connection(items, **params):
 
 
 def test_items_give_the_server_and_key():
-    settings = connection([{'domain': 'a.example', 'dns': {'server': '192.0.2.53', 'port': '5353', 'key_name': 'k1',
-                                                            'ttl': '60'}}], key_secret='c2VjcmV0')
+    dns = {'server': '192.0.2.53', 'port': '5353', 'key_name': 'k1', 'ttl': '60'}
+    settings = connection([{'domain': 'a.example', 'dns': dns}], key_secret='c2VjcmV0')
     assert settings == {'server': '192.0.2.53', 'port': 5353, 'key_name': 'k1', 'key_algorithm': 'hmac-sha256',
                         'ttl': 60, 'timeout': 10}
 
