@@ -23,6 +23,7 @@ from . import FACTS_PATH, STATE_DIR, knot, nginx, pebble, postfix
 from .certs import CertStore
 from .scenario import CertSpec, World
 FIXTURED = Path(__file__).with_name("fixtured.py")
+HOSTILE = Path(__file__).with_name("hostile.py")
 ENV_PREFIX = "MTA_STS_LAB_"
 # A proxy from the host's environment is unreachable inside the lab.
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy",
@@ -208,7 +209,7 @@ class Lab:
                               checks=[(f"SOA of every zone on {world.dns_address}:53",
                                        lambda: knot.zones_answer(world))]))
 
-        if world.policy_hosts:
+        if world.nginx_policy_hosts:
             web_conf = nginx.write_config(world, self.state / "web", self.logs, certs,
                                           user="root root" if self.user_namespace else None)
             servers.append(Server(
@@ -227,6 +228,17 @@ class Lab:
             servers.append(Server("fixtured (aiosmtpd MX hosts, HTTP backends)",
                                   [self.python, str(FIXTURED), str(fixtured_conf)],
                                   self.logs / "fixtured.log", checks=checks))
+
+        hostile_conf = self._write_hostile_config(certs)
+        if hostile_conf is not None:
+            config = json.loads(hostile_conf.read_text())
+            # TCP only: some of these servers never send a banner or finish a handshake.
+            checks = [(f"port {port} on {spec['address']} (hostile {spec['behaviour']})",
+                       lambda a=spec["address"], p=port: tcp_open(a, p))
+                      for key, port in (("https", 443), ("smtp", 25)) for spec in config[key]]
+            servers.append(Server("hostile (misbehaving policy and MX hosts)",
+                                  [self.python, str(HOSTILE), str(hostile_conf)],
+                                  self.logs / "hostile.log", checks=checks))
 
         for host in world.mx_hosts.values():
             if host.server == "postfix":
@@ -279,6 +291,41 @@ class Lab:
             return None
         path = self.state / "smtp" / "fixtured.json"
         path.write_text(json.dumps({"smtp": smtp, "http": http}, indent=2), encoding="utf-8")
+        return path
+
+    def _write_hostile_config(self, certs: CertStore) -> Path | None:
+        """Listeners of hostile.py: one per hostile policy address (every domain
+        on it gets the same play, under one certificate naming them all) and
+        one per hostile MX host."""
+        world = self.world
+        by_address: dict[str, list] = {}
+        for host in world.hostile_policy_hosts:
+            by_address.setdefault(host.address, []).append(host)
+        bodies = self.state / "web" / "hostile"
+        https = []
+        for address, hosts in sorted(by_address.items()):
+            spec = hosts[0].cert
+            if len(hosts) > 1:
+                spec = CertSpec([h.name for h in hosts], expired=spec.expired)
+            cert, key = certs.issue(spec)
+            bodies.mkdir(parents=True, exist_ok=True)
+            body = bodies / f"{address}.txt"
+            body.write_bytes(hosts[0].body)
+            https.append({"address": address, "behaviour": hosts[0].hostile, "cert": str(cert),
+                          "key": str(key), "body": str(body), "names": [h.name for h in hosts]})
+        smtp = []
+        for host in world.mx_hosts.values():
+            if host.server != "hostile":
+                continue
+            entry = {"address": host.address, "hostname": host.name, "behaviour": host.behaviour}
+            if host.cert is not None:
+                cert, key = certs.issue(host.cert)
+                entry.update(cert=str(cert), key=str(key))
+            smtp.append(entry)
+        if not https and not smtp:
+            return None
+        path = self.state / "smtp" / "hostile.json"
+        path.write_text(json.dumps({"https": https, "smtp": smtp}, indent=2), encoding="utf-8")
         return path
 
     def _issue_deploy_certs(self, certs: CertStore) -> None:

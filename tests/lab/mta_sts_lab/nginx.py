@@ -27,7 +27,7 @@ def backends(world: World) -> list[dict]:
     the headers and timing the fixture needs.
     """
     result = []
-    for host in world.policy_hosts:
+    for host in world.nginx_policy_hosts:
         if host.delay or host.content_type is None:
             result.append({"domain": host.domain, "address": world.backend_address,
                            "port": backend_port(len(result)), "delay": host.delay,
@@ -72,7 +72,7 @@ def write_config(world: World, directory: Path, logs: Path, certs: CertStore,
     default_cert = certs.issue(CertSpec([world.default_cert_name]))
     servers: list[str] = []
     seen_addresses: set[str] = set()
-    for host in world.policy_hosts:
+    for host in world.nginx_policy_hosts:
         policy_file = policies / host.domain / "mta-sts.txt"
         policy_file.parent.mkdir(parents=True, exist_ok=True)
         policy_file.write_bytes(host.body)
@@ -137,7 +137,7 @@ def command(config: Path, directory: Path, logs: Path) -> list[str]:
 
 
 def listening(world: World, timeout: float = 0.5) -> bool:
-    for address in sorted({host.address for host in world.policy_hosts}):
+    for address in sorted({host.address for host in world.nginx_policy_hosts}):
         with socket.create_connection((address, 443), timeout=timeout):
             pass
     return True

@@ -21,7 +21,12 @@ from typing import Any
 import yaml
 
 KINDS = ("good", "deployable", "records", "fixture")
-MX_SERVERS = ("postfix", "aiosmtpd")
+MX_SERVERS = ("postfix", "aiosmtpd", "hostile")
+# What the hostile server (hostile.py) can play, per policy host or MX host.
+HOSTILE_HTTPS = ("conn-close", "close-500", "http10", "interim", "garbage", "endless-headers", "trickle",
+                 "reset", "short-body", "long-body", "chunked", "chunked-huge", "gzip",
+                 "two-content-types", "h2-only", "tls-alert", "tls-close", "tls-old")
+HOSTILE_SMTP = ("no-banner", "banner-421", "starttls-454", "garbage-reply", "drop-after-tls")
 SNI_MODES = ("any", "required", "unconfigured")
 LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 
@@ -37,6 +42,9 @@ class CertSpec:
     names: list[str]
     expired: bool = False
     self_signed: bool = False
+    not_yet_valid: bool = False
+    cn_only: bool = False               # the name in the subject CN only, no subjectAltName
+    missing_intermediate: bool = False  # issued by an intermediate CA the server does not send
 
 
 @dataclass
@@ -46,6 +54,7 @@ class MxHost:
     server: str = "aiosmtpd"
     starttls: bool = True
     cert: CertSpec | None = None
+    behaviour: str | None = None  # server hostile: one of HOSTILE_SMTP
 
 
 @dataclass
@@ -62,6 +71,7 @@ class PolicyHost:
     delay: float = 0.0
     sni: str = "any"
     extra_names: list[str] = field(default_factory=list)
+    hostile: str | None = None  # served by hostile.py playing this misbehaviour, not by nginx
 
     @property
     def name(self) -> str:
@@ -119,6 +129,14 @@ class World:
     @property
     def policy_hosts(self) -> list[PolicyHost]:
         return [d.policy for d in self.domains.values() if d.policy is not None]
+
+    @property
+    def nginx_policy_hosts(self) -> list[PolicyHost]:
+        return [p for p in self.policy_hosts if not p.hostile]
+
+    @property
+    def hostile_policy_hosts(self) -> list[PolicyHost]:
+        return [p for p in self.policy_hosts if p.hostile]
 
     def zone_of(self, name: str) -> str | None:
         """The lab zone that holds NAME (longest suffix match)."""
@@ -211,16 +229,23 @@ class _Allocator:
 
 
 def _cert(data: Any, default_names: list[str], where: str) -> CertSpec:
-    data = _keys(data, {"names", "expired", "self_signed"}, where)
+    data = _keys(data, {"names", "expired", "self_signed", "not_yet_valid", "cn_only",
+                        "missing_intermediate"}, where)
     names = [_name(n, f"{where}.names") for n in _str_list(data.get("names"), where)]
-    return CertSpec(names=names or default_names,
+    spec = CertSpec(names=names or default_names,
                     expired=bool(data.get("expired", False)),
-                    self_signed=bool(data.get("self_signed", False)))
+                    self_signed=bool(data.get("self_signed", False)),
+                    not_yet_valid=bool(data.get("not_yet_valid", False)),
+                    cn_only=bool(data.get("cn_only", False)),
+                    missing_intermediate=bool(data.get("missing_intermediate", False)))
+    if spec.cn_only and len(spec.names) != 1:
+        raise _fail(where, "a cn_only certificate names exactly one host (its CN)")
+    return spec
 
 
 POLICY_KEYS = {"address", "mode", "mx", "max_age", "text", "bom", "pad_to",
                "content_type", "status", "redirect", "delay", "cert", "sni",
-               "extra_names"}
+               "extra_names", "hostile"}
 
 
 def _policy(domain: str, mx: list[tuple[int, str]], data: Any, where: str,
@@ -254,6 +279,11 @@ def _policy(domain: str, mx: list[tuple[int, str]], data: Any, where: str,
         raise _fail(f"{where}.sni", f"{sni!r} is not one of {SNI_MODES}")
     extra = [_name(n, f"{where}.extra_names") for n in _str_list(data.get("extra_names"), where)]
     content_type = data.get("content_type", "text/plain")
+    hostile = data.get("hostile")
+    if hostile is not None and hostile not in HOSTILE_HTTPS:
+        raise _fail(f"{where}.hostile", f"{hostile!r} is not one of {HOSTILE_HTTPS}")
+    if hostile is not None and (sni != "any" or extra):
+        raise _fail(where, "a hostile policy host plays its misbehaviour alone (no sni, no extra_names)")
     delay = float(data.get("delay", 0))
     if not 0 <= delay <= 30:
         raise _fail(f"{where}.delay", "must be between 0 and 30 seconds (the lab must not hang tests)")
@@ -268,6 +298,7 @@ def _policy(domain: str, mx: list[tuple[int, str]], data: Any, where: str,
         delay=delay,
         sni=sni,
         extra_names=extra,
+        hostile=hostile,
     )
 
 
@@ -377,7 +408,7 @@ def build(raw: Any, source: str = "<scenario>") -> World:
     for hname, data in (top.get("mx_hosts") or {}).items():
         where = f"mx_hosts.{hname}"
         hname = _name(hname, where)
-        data = _keys(data, {"address", "server", "starttls", "cert"}, where)
+        data = _keys(data, {"address", "server", "starttls", "cert", "behaviour"}, where)
         if "address" in data:
             address = _address(data["address"], f"{where}.address")
             if address in taken:
@@ -389,8 +420,14 @@ def build(raw: Any, source: str = "<scenario>") -> World:
         if server not in MX_SERVERS:
             raise _fail(f"{where}.server", f"{server!r} is not one of {MX_SERVERS}")
         starttls = bool(data.get("starttls", True))
+        behaviour = data.get("behaviour")
+        if (server == "hostile") != (behaviour is not None):
+            raise _fail(where, "server hostile and behaviour go together")
+        if behaviour is not None and behaviour not in HOSTILE_SMTP:
+            raise _fail(f"{where}.behaviour", f"{behaviour!r} is not one of {HOSTILE_SMTP}")
         mx_hosts[hname] = MxHost(hname, address, server, starttls,
-                                 _cert(data.get("cert"), [hname], f"{where}.cert") if starttls else None)
+                                 _cert(data.get("cert"), [hname], f"{where}.cert") if starttls else None,
+                                 behaviour)
 
     domains: dict[str, Domain] = {}
     for dname, data in (top.get("domains") or {}).items():
@@ -424,6 +461,9 @@ def build(raw: Any, source: str = "<scenario>") -> World:
     for address, hosts in by_address.items():
         if len(hosts) > 1 and any(h.sni != "any" for h in hosts):
             raise _fail("domains", f"{address}: an sni fixture needs an address of its own")
+        if len({h.hostile for h in hosts}) > 1:
+            # One listener per address: nginx, or the hostile server playing one misbehaviour.
+            raise _fail("domains", f"{address}: policy hosts sharing an address play the same hostile behaviour")
 
     for domain in domains.values():
         zones.setdefault(domain.zone, Zone(domain.zone))
