@@ -68,10 +68,11 @@ attributes:
     support: full
     platforms: posix
 notes:
-  - RFC 8461 section 3.3 (RFC-NOTES C1, C5) - a sender accepts the policy only from a server whose
+  - RFC 8461 §3.3 and §7.1 (rules C1, C5) - a sender accepts the policy only from a server whose
     certificate carries a SAN DNS name matching C(mta-sts.<domain>); the common name is not used.
   - The chain is not checked against a trust store here; M(mailsec.mta_sts.verify) checks the
     live host as a sender does.
+  - Rule ids (such as C(B5)) are those of the collection's rule catalogue, C(docs/rules.md), which gives each rule's RFC section and usual fix.
 seealso:
   - module: mailsec.mta_sts.verify
   - module: community.crypto.x509_certificate_info
@@ -184,6 +185,7 @@ renew:
 import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._rules import cite
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._certs import (
     HAS_CRYPTOGRAPHY,
     inspect_certificate,
@@ -236,10 +238,10 @@ def main():
     )
     if failures and module.params['require_complete']:
         module.fail_json(
-            msg='%d certificate(s) cannot serve their MTA-STS policy hosts (RFC-NOTES C1): %s. '
+            msg='%d certificate(s) cannot serve their MTA-STS policy hosts, %s: %s. '
                 'Fix: give a certificate and matching key whose SAN DNS names include every '
                 'mta-sts.<domain> it serves (or a *.<domain> wildcard), valid now'
-                % (len(failures), ' | '.join(failures)),
+                % (len(failures), cite('C1'), ' | '.join(failures)),
             **output)
     module.exit_json(**output)
 

@@ -37,7 +37,7 @@ options:
     description:
       - C(enforce) makes senders refuse delivery to MX hosts that do not match or lack valid TLS;
         C(testing) only reports (TLS-RPT); C(none) withdraws the policy (see the retirement procedure).
-      - One of V(enforce), V(testing), V(none) (lower case); anything else fails naming the domain and rule B3.
+      - One of V(enforce), V(testing), V(none) (lower case); anything else fails naming the domain and rule B3 (RFC 8461 §3.2).
       - Required with O(state=present) in the single form.
     type: str
   mx:
@@ -152,9 +152,10 @@ attributes:
     support: full
     platforms: posix
 notes:
-  - The rules are those of RFC 8461 sections 3.1 and 3.2; RFC-NOTES ids (B1-B7, A4, A6, E1) appear in error messages.
-  - Serve the new file on every policy host before publishing the new id (RFC 8461 section 3.3,
-    RFC-NOTES E2); the collection's deploy flow does this for you.
+  - The rules are those of RFC 8461 §3.1 and §3.2; error messages name them (rules B1-B7, A4, A6, E1).
+  - Rule ids (such as C(B5)) are those of the collection's rule catalogue, C(docs/rules.md), which gives each rule's RFC section and usual fix.
+  - Serve the new file on every policy host before publishing the new id (rule E2,
+    RFC 8461 §8.1); the collection's deploy flow does this for you.
 seealso:
   - module: mailsec.mta_sts.records
   - module: mailsec.mta_sts.verify

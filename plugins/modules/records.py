@@ -16,7 +16,7 @@ description:
   - Reads the current TXT records straight from O(server) over TCP (never through a cache), computes
     the change, and sends one UPDATE per zone, so each zone changes atomically or not at all.
   - Replaces every C(v=STSv1) (resp. C(v=TLSRPTv1)) record at the name with the one wanted, since a
-    second C(v=STSv1) record silently switches MTA-STS off for every sender (RFC-NOTES A1). Other TXT
+    second C(v=STSv1) record silently switches MTA-STS off for every sender (rule A1, RFC 8461 §3.1). Other TXT
     records at the name are left as they are.
   - Each UPDATE carries prerequisites (RFC 2136 section 2.4) stating that the TXT records are still
     those read and that no CNAME appeared. If someone edits them between the read and the write,
@@ -127,14 +127,14 @@ options:
             type: path
   policy_id:
     description:
-      - The id to publish as C(v=STSv1; id=<policy_id>), 1 to 32 letters or digits (RFC-NOTES A4), as
+      - The id to publish as C(v=STSv1; id=<policy_id>), 1 to 32 letters or digits (rule A4), as
         returned by M(mailsec.mta_sts.policy) in RV(mailsec.mta_sts.policy#module:policy_id).
       - Required with O(state=present).
-      - Publish a new id only after the new policy is served on every policy host (RFC-NOTES E2).
+      - Publish a new id only after the new policy is served on every policy host (rule E2, RFC 8461 §8.1).
     type: str
   tlsrpt_rua:
     description:
-      - Where TLS reports go, as C(mailto:) or C(https:) URIs (RFC-NOTES F3), published as
+      - Where TLS reports go, as C(mailto:) or C(https:) URIs (rule F3), published as
         C(v=TLSRPTv1; rua=<uri>,<uri>) at C(_smtp._tls.<domain>).
       - Not given (the default) leaves the TLS-RPT record alone, whatever it is.
       - A list of URIs makes the record exactly that; an empty list V([]) removes it.
@@ -145,7 +145,7 @@ options:
     description:
       - V(present) publishes the records; V(absent) removes every C(v=STSv1) record at
         C(_mta-sts.<domain>) and every C(v=TLSRPTv1) record at C(_smtp._tls.<domain>).
-      - Removing the record does not clear the policy that senders cached (RFC-NOTES E3, E4). First
+      - Removing the record does not clear the policy that senders cached (rules E3, E4, RFC 8461 §8.3). First
         publish C(mode=none) with a new id, wait out the largest C(max_age) served, then remove.
     type: str
     choices: [present, absent]
@@ -207,10 +207,11 @@ attributes:
     support: full
     platforms: posix
 requirements:
-  - dnspython >= 2.0 (on the host that runs the module, usually the controller)
+  - dnspython >= 2.4.0 (on the host that runs the module, usually the controller)
 notes:
-  - The records are those of RFC 8461 section 3.1 (RFC-NOTES A1-A7) and RFC 8460 section 3 (F1-F5).
-  - A C(_mta-sts) or C(_smtp._tls) name that is a CNAME (delegated to a hosting provider, RFC-NOTES A7)
+  - The records are those of RFC 8461 §3.1 (rules A1-A7) and RFC 8460 §3 (rules F1-F5).
+  - Rule ids (such as C(B5)) are those of the collection's rule catalogue, C(docs/rules.md), which gives each rule's RFC section and usual fix.
+  - A C(_mta-sts) or C(_smtp._tls) name that is a CNAME (delegated to a hosting provider, rule A7)
     is never written; the task fails naming the CNAME's target, with nothing changed.
   - With several zones, each zone is updated atomically, one after the other; if the update of a
     later zone fails, the error names the zones already updated.

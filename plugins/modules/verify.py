@@ -11,14 +11,15 @@ version_added: 0.1.0
 description:
   - Checks one or many mail domains the way a sending MTA sees them (RFC 8461, RFC 8460),
     and reports every finding with the rule it breaks and how to fix it.
-  - "For each domain: the C(_mta-sts) TXT record (RFC-NOTES A1-A7); the policy host
-    C(mta-sts.<domain>): its addresses, TLS 1.2+, the certificate chain, name and expiry (C1, C5);
+  - "For each domain: the C(_mta-sts) TXT record (rules A1-A7, RFC 8461 §3.1); the policy host
+    C(mta-sts.<domain>): its addresses, TLS 1.2+, the certificate chain, name and expiry (rules C1, C5);
     the HTTPS fetch of C(/.well-known/mta-sts.txt) from every address: status 200 only, redirects
     reported but not followed, C(Content-Type: text/plain), a 64 KiB size cap and a total time cap
-    (C2-C4); the policy itself, strictly (B1-B7), with warnings for what lenient senders
-    tolerate; whether the TXT id is the id derived from the served bytes (E1); every MX of the
-    domain against the policy patterns (D1, D3) and, for each MX address, STARTTLS, TLS version,
-    certificate chain, name and expiry (D2); the C(_smtp._tls) TLS-RPT record (F1-F5); and
+    (rules C2-C4, RFC 8461 §3.3); the policy itself, strictly (rules B1-B7, RFC 8461 §3.2), with warnings for
+    what lenient senders tolerate; whether the TXT id is the id derived from the served bytes (rule E1); every MX
+    of the domain against the policy patterns (rules D1, D3, RFC 8461 §4.1) and, for each MX address, STARTTLS,
+    TLS version, certificate chain, name and expiry (rule D2, RFC 8461 §4.2); the C(_smtp._tls) TLS-RPT record
+    (rules F1-F5, RFC 8460 §3); and
     optional expectations (mode, mx, max_age, exact policy text, TXT id, TLS-RPT rua)."
   - Domains are checked concurrently (O(parallel)). Each DNS answer and each MX probe is done
     once per run even when many domains share them (hosting providers).
@@ -66,9 +67,9 @@ options:
   check_mx_tls:
     description:
       - Connect to every address of every MX host on port 25 and check STARTTLS, the TLS version
-        and the certificate (chain, name = MX host name, expiry) (D2).
+        and the certificate (chain, name = MX host name, expiry) (rule D2).
       - Each MX address is probed once per run, however many domains use it.
-      - Problems are errors when the policy mode is V(enforce) (senders refuse delivery, D4),
+      - Problems are errors when the policy mode is V(enforce) (senders refuse delivery, rule D4),
         warnings under V(testing) or without a valid policy, and information under V(none).
     type: bool
     default: true
@@ -79,7 +80,7 @@ options:
         error (V(true)) or only information (V(false)).
       - Set it to V(true) for domains deployed with this collection, whose ids are always
         derived, so a difference then means that the policy changed but the id was not bumped
-        (RFC-NOTES E1), or that the new id is not published yet.
+        (rule E1), or that the new id is not published yet.
       - Leave it V(false) for domains that use their own id scheme (dates, counters).
       - Ignored for a domain with an explicit C(policy_id) expectation, which is compared instead.
     type: bool
@@ -125,8 +126,9 @@ options:
     choices: [json, markdown, html]
 notes:
   - "RFC 8461 section 3.3 (policy fetch), section 4 (MX validation) and RFC 8460 section 3 (TLS-RPT).
-    The rule ids in the findings refer to the collection's rule notes (docs/verify.md lists every check)."
-  - "Senders cache policies (RFC-NOTES E3): a domain that passes now may still be seen with an older
+    Rule ids (such as C(B5)) are those of the collection's rule catalogue, C(docs/rules.md), which gives
+    each rule's RFC section and usual fix. C(docs/verify.md) lists every finding."
+  - "Senders cache policies (rule E3, RFC 8461 §5.1): a domain that passes now may still be seen with an older
     policy by senders until its previous C(max_age) has passed."
 seealso:
   - module: mailsec.mta_sts.policy
@@ -229,7 +231,7 @@ domains:
                derived_id: 4f2a0c1d9e8b7a6f5e4d3c2b1a09f8e7}
     mx:
       description:
-        - Every MX host with C(preference), C(covered) (by the policy patterns, D1) and, when
+        - Every MX host with C(preference), C(covered) (by the policy patterns, rule D1) and, when
           O(check_mx_tls) is on, C(addresses), one probe per address (C(starttls), C(tls_version),
           C(certificate), C(error_kind), C(error)).
       type: list
@@ -239,7 +241,9 @@ domains:
       type: dict
       sample: {name: _smtp._tls.example.com, records: ["v=TLSRPTv1; rua=mailto:tlsrpt@example.com"], rua: [mailto:tlsrpt@example.com]}
     findings:
-      description: Every finding, each with C(check), C(severity) (error, warning, info), C(rule) (RFC-NOTES id), C(message) and C(hint) (the fix).
+      description:
+        - Every finding, each with C(check), C(severity) (error, warning, info), C(rule) (its id in the
+          rule catalogue, C(docs/rules.md)), C(message) and C(hint) (the fix).
       type: list
       elements: dict
       sample:

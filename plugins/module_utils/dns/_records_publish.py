@@ -22,6 +22,7 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records imp
     sts_record_name,
     tlsrpt_record_name,
 )
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._rules import cite
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._rfc2136 import (
     Primary,
     build_updates,
@@ -153,9 +154,9 @@ def plan_items(primary, items, ttl):
         if cname:
             # A7: the record is delegated; writing here would be ignored
             # (or break the delegation). The provider owns it.
-            refused.append('%s is a CNAME to %s (zone %s): the record is delegated there (RFC-NOTES A7). '
+            refused.append('%s is a CNAME to %s (zone %s): the record is delegated there; %s. '
                            'Fix: publish the record at %s with whoever runs that zone, or remove the CNAME first'
-                           % (name, cname, zone, cname))
+                           % (name, cname, zone, cite('A7'), cname))
             continue
         item.plans.append(plan_txt(name, kind, prefix, records, current_ttl, value, ttl))
     if refused:

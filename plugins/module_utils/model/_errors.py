@@ -5,9 +5,13 @@
 
 This is a private module of the mailsec.mta_sts collection: its interface may
 change without notice. Standard library only (it runs on managed hosts).
+
+Both name their rule with ``_rules.cite``: ``rule B5 (RFC 8461 §3.2)``.
 """
 
 from __future__ import annotations
+
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._rules import cite
 
 ERROR = 'error'
 WARNING = 'warning'
@@ -15,7 +19,7 @@ INFO = 'info'
 
 
 class Problem:
-    """One deviation from RFC-NOTES: a rule id, a severity and a message.
+    """One deviation from a rule of the catalogue (``_rules``): its id, a severity and a message.
 
     ``line`` is the 1-based line of a policy file when it applies.
     """
@@ -34,7 +38,7 @@ class Problem:
 
     def __str__(self):
         where = 'line %d: ' % self.line if self.line else ''
-        text = '%s: %s%s' % (self.rule, where, self.message)
+        text = '%s: %s%s' % (cite(self.rule), where, self.message)
         if self.hint:
             text += '%s Fix: %s' % ('' if text.endswith('.') else '.', self.hint)
         return text
@@ -50,10 +54,10 @@ class Problem:
 
 
 class MtaStsError(ValueError):
-    """Bad input or bad data, with the RFC-NOTES rule it breaks.
+    """Bad input or bad data, with the rule it breaks.
 
     ``domain`` and ``field`` say where (either may be None), ``rule`` is the
-    RFC-NOTES id (``B5``...), ``hint`` says how to fix it. ``problems`` holds
+    id of the rule in the catalogue (``B5``...; ``_rules``), ``hint`` says how to fix it. ``problems`` holds
     every problem found when several were collected (a policy parse).
     """
 
@@ -77,7 +81,7 @@ class MtaStsError(ValueError):
             text = ', '.join(where) + ': '
         text += self.message
         if self.rule:
-            text += ' (RFC-NOTES %s)' % self.rule
+            text += '; %s' % cite(self.rule)
         if self.hint:
             text += '. Fix: %s' % self.hint
         return text

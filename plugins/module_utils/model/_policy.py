@@ -3,7 +3,7 @@
 
 """The MTA-STS policy file (RFC 8461 section 3.2) and the names in it.
 
-Rules are cited by their RFC-NOTES ids (A1.., B1.., D1..). This is a private
+Rules are cited by their ids in the rule catalogue (``_rules``). This is a private
 module of the mailsec.mta_sts collection: standard library only, because the
 ``policy`` module runs it on managed hosts.
 """

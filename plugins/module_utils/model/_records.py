@@ -4,7 +4,7 @@
 """The ``_mta-sts`` (RFC 8461 section 3.1) and ``_smtp._tls`` (RFC 8460
 section 3) TXT records: parse, select among several, render.
 
-Rules are cited by their RFC-NOTES ids (A.., F..). Private module of the
+Rules are cited by their ids in the rule catalogue (``_rules``). Private module of the
 mailsec.mta_sts collection; standard library only.
 """
 
@@ -133,7 +133,7 @@ def _extension(name, value, rule):
 
 def _read_fields(text, prefix, grammar_rule, ext_rule, key, convert):
     """The value of the field ``key`` (checked by ``convert``), the
-    extensions and warnings of a record. For a duplicated field the first
+    extensions and warnings (Problems) of a record. For a duplicated field the first
     wins (A5, F4); an invalid field raises even when it is a duplicate."""
     found = None
     extensions = {}
@@ -144,11 +144,11 @@ def _read_fields(text, prefix, grammar_rule, ext_rule, key, convert):
             if found is None:
                 found = value
             else:
-                warnings.append('%s: %s appears more than once; the first wins' % (ext_rule, key))
+                warnings.append(Problem(ext_rule, WARNING, '%s appears more than once; the first wins' % key))
             continue
         _extension(name, value, ext_rule)
         if name in extensions:
-            warnings.append('%s: field %s appears more than once; the first wins' % (ext_rule, name))
+            warnings.append(Problem(ext_rule, WARNING, 'field %s appears more than once; the first wins' % name))
         else:
             extensions[name] = value
     return found, extensions, warnings
@@ -178,13 +178,18 @@ def parse_sts_record(text):
     Returns ``{id, extensions, warnings}``; raises MtaStsError with the rule
     id for a record a sender must reject (A2-A5).
     """
+    return _parse_sts(text)[0]
+
+
+def _parse_sts(text):
+    """``parse_sts_record`` and its warnings as Problems."""
     text = join_txt(text)
     record_id, extensions, warnings = _read_fields(text, STS_PREFIX, 'A3', 'A5', 'id', _checked_id)
     if record_id is None:
         raise MtaStsError('the record has no id= field', rule='A4', hint='publish "v=STSv1; id=<id>"')
     if text != render_sts_record(record_id):
-        warnings.append('A6: published form differs from "v=STSv1; id=%s"' % record_id)
-    return {'id': record_id, 'extensions': extensions, 'warnings': warnings}
+        warnings.append(Problem('A6', WARNING, 'published form differs from "v=STSv1; id=%s"' % record_id))
+    return {'id': record_id, 'extensions': extensions, 'warnings': [str(p) for p in warnings]}, warnings
 
 
 def render_sts_record(policy_id, domain=None):
@@ -209,21 +214,16 @@ def _discover(records, prefix, parser, count_rule, none_severity, none_message, 
         return None, [Problem(count_rule, ERROR, '%d TXT records start with "%s;": senders see none of them'
                               % (len(selected), prefix), hint='keep exactly one %s record' % prefix)]
     try:
-        parsed = parser(selected[0])
+        return parser(selected[0])
     except MtaStsError as exc:
         return None, [Problem(exc.rule or count_rule, ERROR, exc.message, hint=exc.hint)]
-    problems = []
-    for warning in parsed['warnings']:
-        rule, dummy, message = warning.partition(': ')
-        problems.append(Problem(rule, WARNING, message))
-    return parsed, problems
 
 
 def discover_sts(records):
     """A1: from every TXT record at ``_mta-sts.<domain>``, the one that
     counts. Returns ``(parsed or None, [Problem])``; None means the domain
     has no policy for a sender."""
-    return _discover(records, STS_PREFIX, parse_sts_record, 'A1', ERROR,
+    return _discover(records, STS_PREFIX, _parse_sts, 'A1', ERROR,
                      'no TXT record starting with "v=STSv1;"',
                      'publish "v=STSv1; id=<id>" at _mta-sts.<domain>')
 
@@ -265,12 +265,17 @@ def validate_rua(uri, domain=None, field='tlsrpt_rua'):
 def parse_tlsrpt_record(text):
     """Parse one ``_smtp._tls`` record. Returns ``{rua, extensions,
     warnings}`` or raises MtaStsError (F1, F3, F4, F5)."""
+    return _parse_tlsrpt(text)[0]
+
+
+def _parse_tlsrpt(text):
+    """``parse_tlsrpt_record`` and its warnings as Problems."""
     text = join_txt(text)
     rua, extensions, warnings = _read_fields(text, TLSRPT_PREFIX, 'F1', 'F4', 'rua', _checked_rua_list)
     if rua is None:
         raise MtaStsError('the record has no rua= field', rule='F3',
                           hint='publish "v=TLSRPTv1; rua=mailto:tlsrpt@<domain>"')
-    return {'rua': rua, 'extensions': extensions, 'warnings': warnings}
+    return {'rua': rua, 'extensions': extensions, 'warnings': [str(p) for p in warnings]}, warnings
 
 
 def render_tlsrpt_record(rua, domain=None):
@@ -291,6 +296,6 @@ def tlsrpt_record(domain, rua):
 def discover_tlsrpt(records):
     """F2: the TLS-RPT record that counts among ``records``; returns
     ``(parsed or None, [Problem])``. None found is a warning: no reports."""
-    return _discover(records, TLSRPT_PREFIX, parse_tlsrpt_record, 'F2', WARNING,
+    return _discover(records, TLSRPT_PREFIX, _parse_tlsrpt, 'F2', WARNING,
                      'no TXT record starting with "v=TLSRPTv1;": no TLS failure reports will be sent',
                      'publish "v=TLSRPTv1; rua=mailto:tlsrpt@<domain>" at _smtp._tls.<domain>')

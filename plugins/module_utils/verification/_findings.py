@@ -9,7 +9,7 @@ the part of the deployment (``sts_record``, ``policy_host``, ``fetch``,
 ``policy``, ``expect``, ``mx``, ``mx_tls``, ``tlsrpt``, ``advice``, and
 ``internal`` for a bug of the checker itself, which has no rule),
 ``severity`` is ``error``, ``warning`` or ``info`` and ``rule`` is the
-RFC-NOTES id. Pure functions, no network: unit-tested directly.
+id of the rule in the catalogue (``model/_rules``). Pure functions, no network: unit-tested directly.
 
 Private module of the mailsec.mta_sts collection (controller only; standard
 library).
@@ -23,6 +23,7 @@ import os
 import tempfile
 
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import ERROR, INFO, WARNING, MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._rules import cite, reference
 
 CHECKS = ('dns', 'sts_record', 'policy_host', 'fetch', 'policy', 'expect', 'mx', 'mx_tls', 'tlsrpt', 'advice', 'internal')
 SEVERITY_RANK = {INFO: 0, WARNING: 1, ERROR: 2}
@@ -108,7 +109,8 @@ def failure_message(results, fail_on, limit=50):
         for item in result['findings']:
             if item['severity'] not in threshold:
                 continue
-            line = '  - %s %s (%s): %s' % (item['severity'].upper(), item['rule'] or '-', item['check'], item['message'])
+            where = '%s, %s' % (item['check'], cite(item['rule'])) if item['rule'] else item['check']
+            line = '  - %s %s: %s' % (item['severity'].upper(), where, item['message'])
             if item.get('hint'):
                 line += ' -- fix: %s' % item['hint']
             lines.append(line)
@@ -187,7 +189,7 @@ def render_markdown(data):
                       '| severity | rule | check | finding | fix |', '|---|---|---|---|---|'])
         for entry in _ordered(item['findings']):
             lines.append('| %s | %s | %s | %s | %s |' % (
-                entry['severity'], _md(entry['rule'] or '-'), entry['check'], _md(entry['message']), _md(entry['hint'] or '')))
+                entry['severity'], _md(_rule_cell(entry['rule']) or '-'), entry['check'], _md(entry['message']), _md(entry['hint'] or '')))
     return '\n'.join(lines) + '\n'
 
 
@@ -219,11 +221,19 @@ def render_html(data):
         out.append('<table><tr><th>severity</th><th>rule</th><th>check</th><th>finding</th><th>fix</th></tr>')
         for entry in _ordered(item['findings']):
             out.append('<tr class="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
-                esc(entry['severity']), esc(entry['severity']), esc(entry['rule'] or ''), esc(entry['check']),
+                esc(entry['severity']), esc(entry['severity']), esc(_rule_cell(entry['rule'])), esc(entry['check']),
                 esc(entry['message']), esc(entry['hint'] or '')))
         out.append('</table>')
     out.append('</body></html>')
     return '\n'.join(out) + '\n'
+
+
+def _rule_cell(rule_id):
+    """A rule in a report table: ``C3 (RFC 8461 §3.3)``."""
+    if not rule_id:
+        return ''
+    where = reference(rule_id)
+    return '%s (%s)' % (rule_id, where) if where else rule_id
 
 
 def _counts(findings):

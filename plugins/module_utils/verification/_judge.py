@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import ERROR, INFO, WARNING, MtaStsError
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._inventory import VERIFY, check_item
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._rules import cite
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._fetch import MAX_POLICY_BYTES
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._findings import finding, from_problem
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import (
@@ -376,7 +377,7 @@ def judge_mx_coverage(mx_hosts, policy, mode):
     for pattern in patterns:
         if mx_hosts and not any(mx_match(host, [pattern]) for host in mx_hosts):
             findings.append(finding('mx', WARNING, 'D1', 'pattern %s matches no MX of the domain (stale?)' % pattern,
-                                    'remove it once no MX uses it (after max_age, E5)'))
+                                    'remove it once no MX uses it and max_age has passed; see %s' % cite('E5')))
     return covered, findings
 
 

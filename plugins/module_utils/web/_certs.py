@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import mx_match
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._rules import cite
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._tls import days_left
 
 try:
@@ -109,8 +110,8 @@ def inspect_certificate(cert_pem, key_pem, names, now=None, min_days=0):
     result['covered'] = [name for name in names if name_covered(name, dns_names)]
     result['missing'] = [name for name in names if name not in result['covered']]
     if result['missing']:
-        problems.append('C1: no SAN DNS name matches %s (the certificate has: %s)'
-                        % (', '.join(result['missing']), ', '.join(dns_names) or 'no DNS names'))
+        problems.append('%s: no SAN DNS name matches %s (the certificate has: %s)'
+                        % (cite('C1'), ', '.join(result['missing']), ', '.join(dns_names) or 'no DNS names'))
 
     not_after = _not_after(leaf)
     result['not_after'] = not_after.strftime('%Y-%m-%dT%H:%M:%SZ')
@@ -118,8 +119,8 @@ def inspect_certificate(cert_pem, key_pem, names, now=None, min_days=0):
     result['days_left'] = days_left(not_after.timestamp(), now.timestamp())
     valid_now = _not_before(leaf) <= now < not_after
     if not valid_now:
-        problems.append('C1: the certificate is not valid now (valid %s to %s)'
-                        % (_not_before(leaf).strftime('%Y-%m-%dT%H:%M:%SZ'), result['not_after']))
+        problems.append('%s: the certificate is not valid now (valid %s to %s)'
+                        % (cite('C1'), _not_before(leaf).strftime('%Y-%m-%dT%H:%M:%SZ'), result['not_after']))
 
     if key_pem is None:
         problems.append('the private key file does not exist')

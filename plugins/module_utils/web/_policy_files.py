@@ -22,6 +22,7 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy impo
     validate_policy_id,
 )
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records import sts_record
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._rules import cite
 
 
 class PlannedPolicy:
@@ -68,8 +69,8 @@ def plan_policy(spec, path_for=None):
     the_id = validate_policy_id(pinned, domain) if pinned is not None else policy_id(text)
     warnings = ['%s: %s' % (domain, str(p)) for p in policy_warnings(mode, max_age)]
     if mode == 'none' and not mx:
-        warnings.append('%s: B7: mode none without mx lines; some senders reject such a policy. '
-                        'Fix: keep the mx list of the policy you retire' % domain)
+        warnings.append('%s: %s: mode none without mx lines; some senders reject such a policy. '
+                        'Fix: keep the mx list of the policy you retire' % (domain, cite('B7')))
     path = path_for(domain) if path_for else spec.get('dest')
     return PlannedPolicy(domain, state, text=text, policy_id=the_id, path=path, warnings=warnings)
 

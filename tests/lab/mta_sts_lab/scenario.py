@@ -149,7 +149,7 @@ class World:
 
 
 def render_policy(mode: str, mx: list[str], max_age: int) -> str:
-    """A policy as the collection publishes it (RFC-NOTES B7): CRLF lines."""
+    """A policy as the collection publishes it (rule B7, docs/rules.md): CRLF lines."""
     lines = ["version: STSv1", f"mode: {mode}"]
     lines += [f"mx: {pattern}" for pattern in mx]
     lines.append(f"max_age: {max_age}")

@@ -1,7 +1,7 @@
 # Copyright (c) 2026, mailsec.mta_sts contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The policy file model: RFC-NOTES B1-B7, D1, A4 (ids) and the names in it."""
+"""The policy file model: rules B1-B7, D1, A4 (ids) and the names in it."""
 
 from __future__ import annotations
 
@@ -155,8 +155,8 @@ def test_lenient_first_duplicate_wins_and_unknown_keys_ignored():
     assert result['mode'] == 'testing'
     assert result['max_age'] == 86400
     assert result['extensions'] == {'foo': 'bar'}
-    assert any(w.startswith('B3:') for w in result['warnings'])
-    assert any(w.startswith('B6:') for w in result['warnings'])
+    assert any(w.startswith('rule B3 (RFC 8461 §3.2): ') for w in result['warnings'])
+    assert any(w.startswith('rule B6 (RFC 8461 §3.2): ') for w in result['warnings'])
 
 
 def test_lenient_skips_blank_lines_but_strict_refuses():

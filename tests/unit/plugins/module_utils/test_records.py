@@ -1,7 +1,7 @@
 # Copyright (c) 2026, mailsec.mta_sts contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The _mta-sts (RFC-NOTES A1-A7) and _smtp._tls (F1-F5) TXT records."""
+"""The _mta-sts (rules A1-A7) and _smtp._tls (F1-F5) TXT records."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def test_sts_record_invalid(text, rule):
 def test_sts_record_extensions_kept_and_a6_warning():
     parsed = parse_sts_record('v=STSv1; id=abc; foo=bar.baz')
     assert parsed['extensions'] == {'foo': 'bar.baz'}
-    assert any(w.startswith('A6') for w in parsed['warnings'])
+    assert any(w.startswith('rule A6 (RFC 8461 §3.1): ') for w in parsed['warnings'])
     assert parse_sts_record('v=STSv1; id=abc')['warnings'] == []
 
 

@@ -127,6 +127,23 @@ def test_every_finding_the_plugins_report_has_a_row_in_the_catalogue():
     assert calls > 20
 
 
+SHIPPED = ('plugins', 'roles', 'docs', 'meta', 'README.md', 'galaxy.yml', 'changelogs/fragments')
+
+
+def test_nothing_shipped_cites_notes_that_do_not_ship():
+    """Messages, ansible-doc and docs cite the catalogue, never the team's notes."""
+    offenders = []
+    for top in SHIPPED:
+        base = ROOT / top
+        for path in [base] if base.is_file() else sorted(base.rglob('*')):
+            if path.is_file() and path.suffix in ('.py', '.yml', '.yaml', '.md', '.j2', '.txt', '.cfg', ''):
+                text = path.read_text(encoding='utf-8', errors='replace')
+                for word in ('RFC-NOTES', 'DESIGN.md'):
+                    if word in text:
+                        offenders.append('%s: %s' % (path.relative_to(ROOT), word))
+    assert not offenders
+
+
 # ---------------------------------------------------------------------------
 # The generated docs
 

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Change computation of the records module: current TXT records + wanted
-value -> what to delete and add (RFC-NOTES A1, A2, A6, F2)."""
+value -> what to delete and add (rules A1, A2, A6, F2)."""
 
 from __future__ import annotations
 

@@ -493,10 +493,10 @@ def test_summary_and_failure_message():
     message = failure_message(results, 'error')
     assert message.splitlines()[0].startswith('MTA-STS verification failed for 1 of 3')
     assert 'b.example [error]:' in message
-    assert 'ERROR C3 (fetch)' in message and 'fix: serve' in message
+    assert 'ERROR fetch, rule C3 (RFC 8461 §3.3): ' in message and 'fix: serve' in message
     assert 'D1' not in message  # warnings are not listed under fail_on=error
     message = failure_message(results, 'warning')
-    assert 'c.example [warning]:' in message and 'WARNING D1 (mx)' in message
+    assert 'c.example [warning]:' in message and 'WARNING mx, rule D1 (RFC 8461 §4.1): ' in message
 
 
 @pytest.mark.parametrize('path, explicit, fmt', [
@@ -522,8 +522,10 @@ def test_reports_render_and_escape():
     markdown = render_report(results, summary, 'markdown')
     assert '| b.example | error | no | enforce | 1 | 1 |' in markdown.replace('b\\.example', 'b.example')
     assert '\\<b\\>' in markdown and '\\| now' in markdown  # table cells cannot be broken
+    assert '| C3 (RFC 8461 §3.3) |' in markdown  # the rule with its source, from the catalogue
     page = render_report(results, summary, 'html')
     assert '&lt;b&gt;' in page and '<b>' not in page
+    assert '<td>C3 (RFC 8461 §3.3)</td>' in page
     assert page.startswith('<!DOCTYPE html>') and page.rstrip().endswith('</html>')
 
 

@@ -82,7 +82,7 @@ def test_an_exception_in_one_domain_becomes_an_internal_finding(broken_fetch):
     # The result has the usual shape: summary, failure message and reports work.
     summary = summarize(results)
     assert summary['domains'] == 3 and summary['rules']['internal'] == 1
-    assert 'ERROR - (internal): checking bad.example stopped' in failure_message(results, 'error')
+    assert 'ERROR internal: checking bad.example stopped' in failure_message(results, 'error')
     for fmt in ('json', 'markdown', 'html'):
         assert 'bad.example' in render_report(results, summary, fmt)
 
