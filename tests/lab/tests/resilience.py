@@ -210,7 +210,7 @@ def run(domains: int, share: float, seed: int, timeout: float, parallel: int) ->
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--domains", type=int, default=1000)
     parser.add_argument("--share", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=10)
