@@ -56,7 +56,8 @@ LAB_RUN := $(CURDIR)/tests/lab/run
 export PATH := $(VENV_BIN):$(subst $(VENV_BIN):,,$(PATH))
 export ANSIBLE_COLLECTIONS_PATH := $(BUILD)
 
-# Debian packages the tests and the lab need, in one place.
+# Debian packages the tests and the lab need, in one place (README.md and
+# docs/development.md list them: keep them in step).
 APT_PACKAGES := \
 	bind9-dnsutils ca-certificates curl git iproute2 knot knot-dnsutils make \
 	nginx openssl pebble postfix procps python3-venv rsync shellcheck util-linux
@@ -102,9 +103,9 @@ packages:
 	  echo "  the lab suites (integration, molecule) will be skipped"
 	  exit 0
 	fi
-	echo "Debian packages missing: $$missing"
-	apt-get update
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(APT_PACKAGES)
+	# Only the missing ones (nothing already installed is upgraded here); their
+	# servers neither start nor stay enabled system-wide (the script says how).
+	tests/setup/apt_install.sh $$missing
 
 # Re-runs when the pins change. pip's output goes to a log (it is long).
 $(VENV_STAMP): tests/requirements-dev.txt
@@ -136,17 +137,19 @@ ansible-test-cache: $(VENV_STAMP)
 
 # --- Build --------------------------------------------------------------------
 
+# $(call copy_tree,DIR): the tree as git sees it (ignored files left out) into DIR.
+copy_tree = mkdir -p $(1) && rsync -a --delete --delete-excluded \
+	  --filter='P /tests/output/' \
+	  --exclude=/.git --exclude=/.venv/ --exclude=/build/ --exclude=/.cache/ --exclude=/tests/output/ \
+	  --filter=':- .gitignore' \
+	  ./ $(1)/
+
 # A fresh copy: files deleted or newly ignored in the tree vanish from the copy
 # too; only ansible-test's own output there is kept between runs. The
 # dependency collections are copied beside it.
 .PHONY: build
 build: $(DEPS_STAMP) ## Copy the tree to build/ansible_collections/mailsec/mta_sts
-	@mkdir -p $(COLLECTION)
-	rsync -a --delete --delete-excluded \
-	  --filter='P /tests/output/' \
-	  --exclude=/.git --exclude=/.venv/ --exclude=/build/ --exclude=/.cache/ --exclude=/tests/output/ \
-	  --filter=':- .gitignore' \
-	  ./ $(COLLECTION)/
+	@$(call copy_tree,$(COLLECTION))
 	for fqcn in $(DEPENDENCY_COLLECTIONS); do
 	  path=ansible_collections/$${fqcn/.//}
 	  mkdir -p $(BUILD)/$$path
@@ -224,9 +227,59 @@ molecule: setup build ## Every molecule scenario, each inside the lab
 	done
 	exit $$failed
 
+# --- Installing from a checkout -------------------------------------------------
+
+# Where `make install` puts the collections: Ansible's default user path, so
+# that ansible-playbook and ansible-doc find them with no configuration.
+INSTALL_COLLECTIONS_PATH ?= $(HOME)/.ansible/collections
+INSTALL_WORK := $(BUILD)/install
+
+# Offline on purpose: Galaxy is never called. community.crypto comes from the
+# first of: the target path (kept as it is), .cache/collections (make setup),
+# any copy this ansible-galaxy already sees (the `ansible` package bundles it).
+.PHONY: install
+install: ## Build the collection and install it with community.crypto into INSTALL_COLLECTIONS_PATH, offline
+	@command -v ansible-galaxy > /dev/null || { echo "make install: no ansible-galaxy on PATH; install ansible-core 2.17+ (or run make setup for .venv)"; exit 1; }
+	dest=$$(mkdir -p "$(INSTALL_COLLECTIONS_PATH)" && cd "$(INSTALL_COLLECTIONS_PATH)" && pwd)
+	# Its own copy and output directory: the test suites' build/ stays as it is.
+	$(call copy_tree,$(INSTALL_WORK)/mta_sts)
+	rm -rf $(INSTALL_WORK)/dist
+	ansible-galaxy collection build --output-path $(INSTALL_WORK)/dist $(INSTALL_WORK)/mta_sts > /dev/null
+	tarball=$$(ls $(INSTALL_WORK)/dist/mailsec-mta_sts-*.tar.gz)
+	crypto=
+	if [ -d "$$dest/ansible_collections/community/crypto" ]; then
+	  echo "community.crypto: already in $$dest, kept"
+	elif [ -f "$(DEPS_COLLECTIONS)/ansible_collections/community/crypto/MANIFEST.json" ]; then
+	  crypto=$(DEPS_COLLECTIONS)/ansible_collections/community/crypto
+	else
+	  crypto=$$(env -u ANSIBLE_COLLECTIONS_PATH ansible-galaxy collection list community.crypto --format json 2> /dev/null \
+	    | $(PYTHON) -c 'import json, sys; paths = [p for p, c in json.load(sys.stdin).items() if "community.crypto" in c]; print(paths[0] + "/community/crypto" if paths else "")' 2> /dev/null || true)
+	  [ -n "$$crypto" ] || { echo "make install: community.crypto not found; run make setup (it fetches it from PyPI once), or install it into $$dest"; exit 1; }
+	fi
+	requirements=$(INSTALL_WORK)/dist/requirements.yml
+	{ echo "collections:"; echo "  - {name: '$$tarball', type: file}"
+	  [ -z "$$crypto" ] || echo "  - {name: '$$crypto', type: dir}"; } > "$$requirements"
+	ANSIBLE_COLLECTIONS_PATH="$$dest" ansible-galaxy collection install --offline --force -r "$$requirements" -p "$$dest" > $(INSTALL_WORK)/dist/install.log 2>&1 \
+	  || { cat $(INSTALL_WORK)/dist/install.log; exit 1; }
+	# ansible-doc exits 0 even when it finds nothing: look for the path.
+	ANSIBLE_COLLECTIONS_PATH="$$dest" ansible-doc mailsec.mta_sts.policy 2> /dev/null | grep -q "$$dest/ansible_collections/mailsec/mta_sts" \
+	  || { echo "make install: ansible-doc does not find mailsec.mta_sts.policy in $$dest"; exit 1; }
+	env ANSIBLE_COLLECTIONS_PATH="$$dest" ansible-galaxy collection list -p "$$dest" 2> /dev/null | grep -E '^(mailsec\.mta_sts|community\.crypto) '
+	echo "Installed into $$dest (from $$tarball, offline)."
+	if env -u ANSIBLE_COLLECTIONS_PATH ansible-config dump 2> /dev/null | grep -E '^COLLECTIONS_PATHS' | grep -qF "$$dest"; then
+	  echo "Ansible looks there by default: ansible-doc mailsec.mta_sts.policy works as is."
+	else
+	  echo "Ansible does not look there by default: export ANSIBLE_COLLECTIONS_PATH=$$dest (or set collections_path in ansible.cfg)."
+	fi
+	python=$$(ansible --version 2> /dev/null | sed -n 's/.*python version = .*(\(\/[^)]*\)).*/\1/p')
+	if [ -n "$$python" ] && ! "$$python" -c 'import dns, requests, cryptography' 2> /dev/null; then
+	  echo "The controller Python ($$python) lacks dnspython, requests or cryptography: $$python -m pip install -r requirements.txt"
+	fi
+
 .PHONY: galaxy-test
 galaxy-test: setup build ## Build the artifact, install it offline, use it from there
 	tests/galaxy/run.sh $(COLLECTION) $(DIST) $(DEPS_COLLECTIONS)
+	MAKE="$(MAKE)" tests/galaxy/install.sh $(CURDIR)
 
 .PHONY: test
 test: ## Everything CI runs; ends with "N passed, N failed"
@@ -240,6 +293,16 @@ lab-shell: setup build ## Interactive shell inside the lab
 	@[ -x $(LAB_RUN) ] || { echo "no lab yet: $(LAB_RUN) is missing"; exit 1; }
 	# --trust: curl, Python and the peers inside trust the lab CA by default.
 	$(LAB_RUN) --trust -- env PATH="$$PATH" ANSIBLE_COLLECTIONS_PATH="$$ANSIBLE_COLLECTIONS_PATH" bash
+
+# Your own command or playbook in a fresh lab: the venv first on PATH, the
+# collection of this checkout (build/) on ANSIBLE_COLLECTIONS_PATH, the lab CA
+# trusted, the lab's facts in /run/mta-sts-lab/facts.json (docs/lab.md).
+#   make lab-run CMD="ansible-playbook my.yml"
+.PHONY: lab-run
+lab-run: setup build ## Run CMD inside a fresh lab, e.g. make lab-run CMD="ansible-playbook my.yml"
+	@[ -x $(LAB_RUN) ] || { echo "no lab yet: $(LAB_RUN) is missing"; exit 1; }
+	[ -n "$(CMD)" ] || { echo 'usage: make lab-run CMD="ansible-playbook my.yml"'; exit 2; }
+	$(LAB_RUN) --trust -- env PATH="$$PATH" ANSIBLE_COLLECTIONS_PATH="$$ANSIBLE_COLLECTIONS_PATH" bash -c '$(subst ','\'',$(CMD))'
 
 .PHONY: demo
 demo: ## (placeholder) end-to-end demo in the lab
