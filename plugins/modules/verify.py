@@ -221,7 +221,8 @@ domains:
       description:
         - The policy host, its addresses and one fetch per address (C(status), C(content_type),
           C(location), C(size), C(tls_version), C(certificate) with C(sans), C(not_after), C(days_left),
-          C(error_kind), C(error), C(elapsed)).
+          C(cn_only), C(http_version), C(framing), C(content_types), C(content_encoding), C(stage),
+          C(error_kind), C(error), C(elapsed)); docs/verify.md lists the error kinds.
       type: dict
     policy:
       description: The served text (C(text)), a sender's parsed view (C(parsed)), and the id derived from the bytes (C(derived_id)).
@@ -233,7 +234,7 @@ domains:
       description:
         - Every MX host with C(preference), C(covered) (by the policy patterns, rule D1) and, when
           O(check_mx_tls) is on, C(addresses), one probe per address (C(starttls), C(tls_version),
-          C(certificate), C(error_kind), C(error)).
+          C(certificate), C(cn_only), C(stage), C(error_kind), C(error), C(elapsed)).
       type: list
       elements: dict
     tlsrpt:
@@ -243,7 +244,8 @@ domains:
     findings:
       description:
         - Every finding, each with C(check), C(severity) (error, warning, info), C(rule) (its id in the
-          rule catalogue, C(docs/rules.md)), C(message) and C(hint) (the fix).
+          rule catalogue, C(docs/rules.md)), C(message) and C(hint) (the fix). An unexpected error while
+          checking one domain is a finding of check C(internal) without rule for that domain alone.
       type: list
       elements: dict
       sample:
