@@ -12,9 +12,15 @@ A resolver is built from module options (the ``resolver`` doc fragment):
   records of the zone that holds it, bypassing caching resolvers (right after
   a change). The zone and its servers are found with the base resolver.
 
+In authoritative mode every name server of the zone is asked, not only the
+first one that answers: an answer carries the servers that disagree (a
+lagging secondary) and those that failed (a lame delegation).
+
 Every answer is fetched once per run: :class:`RunResolver` keeps a per-run
 cache that concurrent threads share (``common._cache.OnceCache``: the second
-thread asking for the same answer waits for the first one instead of asking again).
+thread asking for the same answer waits for the first one instead of asking
+again). Aliases (CNAME) are followed outside that cache, one hop at a time,
+with a limit of 8 aliases and loop detection.
 
 Private module of the mailsec.mta_sts collection (controller only).
 """
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 
 try:
     import dns.exception
@@ -60,11 +67,18 @@ class Answer:
     ``status`` is ``ok`` (records in ``rdatas``), ``nxdomain``, ``nodata``
     or ``error`` (``error`` says what: timeout, SERVFAIL, REFUSED...).
     ``cnames`` lists the aliases followed on the way (A7).
+
+    In authoritative mode ``server`` names the server whose answer this is,
+    ``disagreements`` lists the other servers of the zone that answered
+    differently (``{server, address, status, values}``: a lagging secondary),
+    and ``notes`` says which servers failed while another one answered (a
+    lame delegation, a dead server).
     """
 
-    __slots__ = ('name', 'rdtype', 'status', 'rdatas', 'error', 'cnames', 'server')
+    __slots__ = ('name', 'rdtype', 'status', 'rdatas', 'error', 'cnames', 'server', 'notes', 'disagreements')
 
-    def __init__(self, name, rdtype, status, rdatas=None, error=None, cnames=None, server=None):
+    def __init__(self, name, rdtype, status, rdatas=None, error=None, cnames=None, server=None, notes=None,
+                 disagreements=None):
         self.name = name
         self.rdtype = rdtype
         self.status = status
@@ -72,6 +86,8 @@ class Answer:
         self.error = error
         self.cnames = list(cnames or [])
         self.server = server
+        self.notes = list(notes or [])
+        self.disagreements = list(disagreements or [])
 
     @property
     def ok(self):
@@ -152,9 +168,15 @@ class RunResolver:
     DNS failures. Helpers: ``txt`` (list of records, each a list of byte
     strings), ``addresses`` (A then AAAA), ``mx`` (sorted ``(preference,
     host)``).
+
+    Aliases are followed here, one hop after the other, outside the per-run
+    cache: a cached computation never waits for another cached question, so
+    a CNAME loop across zones ends in an ``error`` answer instead of a thread
+    waiting for itself (or two threads waiting for each other).
     """
 
-    def __init__(self, nameservers=None, authoritative=False, timeout=DEFAULT_TIMEOUT):
+    def __init__(self, nameservers=None, authoritative=False, timeout=DEFAULT_TIMEOUT, ns_port=53):
+        # ns_port: where the zones' name servers listen (53; tests use another port)
         if not HAS_DNSPYTHON:
             raise MtaStsError('the dnspython library is needed', hint='pip install dnspython')
         servers = []
@@ -165,15 +187,19 @@ class RunResolver:
         self.servers = servers
         self.authoritative = authoritative
         self.timeout = float(timeout)
+        self.ns_port = ns_port
         self._base = _base_resolver(servers, self.timeout)
-        self._cache = OnceCache()
+        self._cache = OnceCache()   # (name, rdtype) -> Answer, aliases followed
+        self._steps = OnceCache()   # (name, rdtype) -> _Step, one name, nothing followed
         self._zones = OnceCache()
+        self._silent = set()        # authoritative servers that timed out in this run
+        self._silent_lock = threading.Lock()
         self.mode = 'authoritative' if authoritative else ('nameservers' if servers else 'system')
 
     @property
     def queries(self):
         """How many distinct questions were asked in this run."""
-        return self._cache.computed
+        return self._steps.computed
 
     def describe(self):
         if self.authoritative:
@@ -186,8 +212,8 @@ class RunResolver:
     # -- questions ---------------------------------------------------------
 
     def query(self, name, rdtype):
-        name = name.rstrip('.').lower() + '.'
-        return self._cache.get((name, rdtype), lambda: self._ask(name, rdtype))
+        name = _absolute(name)
+        return self._cache.get((name, rdtype), lambda: self._follow(name, rdtype))
 
     def txt(self, name):
         answer = self.query(name, 'TXT')
@@ -210,38 +236,63 @@ class RunResolver:
                        for rdata in answer.rdatas)
         return answer, items
 
-    # -- implementation ----------------------------------------------------
+    # -- following aliases (A7) -------------------------------------------
 
-    def _ask(self, name, rdtype):
+    def _follow(self, name, rdtype):
+        """Ask for ``name`` and follow CNAMEs that lead out of an answer,
+        one step at a time, with loop and length limits."""
+        cnames = []
+        seen = [name]
+        current = name
+        notes = []
+        while True:
+            step = self._steps.get((current, rdtype), lambda current=current: self._step(current, rdtype))
+            cnames.extend(step.cnames)
+            notes.extend(step.notes)
+            if step.loop:
+                return Answer(name, rdtype, 'error', cnames=cnames, server=step.server, notes=notes,
+                              error='CNAME loop: %s' % ' -> '.join(cnames + [cnames[0] if cnames else name]))
+            if len(cnames) > _MAX_CNAME_CHAIN:
+                return Answer(name, rdtype, 'error', cnames=cnames, server=step.server, notes=notes,
+                              error='CNAME chain longer than %d aliases (%s -> ...)'
+                              % (_MAX_CNAME_CHAIN, ' -> '.join(cnames[:3])))
+            if step.target is None:
+                return Answer(name, rdtype, step.status, rdatas=step.rdatas, error=step.error, cnames=cnames,
+                              server=step.server, notes=notes, disagreements=step.disagreements)
+            if step.target in seen:
+                return Answer(name, rdtype, 'error', cnames=cnames, server=step.server, notes=notes,
+                              error='CNAME loop: %s -> %s' % (' -> '.join(cnames), step.target.rstrip('.')))
+            # An authoritative server answers an alias into another zone with
+            # the CNAME alone; a sender's recursive resolver follows it (A7).
+            seen.append(step.target)
+            current = step.target
+
+    def _step(self, name, rdtype):
         if self.authoritative:
-            return self._ask_authoritative(name, rdtype, [])
+            return self._step_authoritative(name, rdtype)
+        return self._step_resolver(name, rdtype)
+
+    # -- system resolver or given servers ---------------------------------
+
+    def _step_resolver(self, name, rdtype):
         try:
             result = self._base.resolve(name, rdtype, raise_on_no_answer=False, search=False)
         except dns.resolver.NXDOMAIN:
-            return Answer(name, rdtype, 'nxdomain')
+            return _Step('nxdomain')
         except dns.resolver.NoNameservers as exc:
-            return Answer(name, rdtype, 'error', error=_short_error(exc))
+            return _Step('error', error=_describe_no_nameservers(exc))
         except dns.exception.Timeout:
-            return Answer(name, rdtype, 'error', error='timeout after %gs (%s)' % (self.timeout, self.describe()))
+            return _Step('error', error='no answer within %gs from %s' % (self.timeout, self.describe()))
+        except dns.message.ChainTooLong:
+            return _Step('error', error='the answer holds a CNAME chain that is too long or loops')
         except dns.exception.DNSException as exc:
-            return Answer(name, rdtype, 'error', error=_short_error(exc))
-        cnames = []
-        target = None
-        for rrset in result.response.answer:
-            if rrset.rdtype == dns.rdatatype.CNAME:
-                cnames.append(rrset.name.to_text(omit_final_dot=True))
-                target = rrset[0].target.to_text()
-        rdatas = list(result.rrset) if result.rrset is not None else []
-        if not rdatas and target and target.lower() != name and len(cnames) < _MAX_CNAME_CHAIN:
-            # An authoritative server answers an alias into another zone with
-            # the CNAME alone; a sender's recursive resolver follows it (A7).
-            followed = self.query(target, rdtype)
-            return Answer(name, rdtype, followed.status, rdatas=followed.rdatas, error=followed.error,
-                          cnames=cnames + followed.cnames)
-        return Answer(name, rdtype, 'ok' if rdatas else 'nodata', rdatas=rdatas, cnames=cnames)
+            return _Step('error', error=_short_error(exc))
+        return _walk(result.response, name, rdtype)
+
+    # -- authoritative servers: ask every one of them -------------------------
 
     def _zone_servers(self, name):
-        """The zone holding ``name`` and the addresses of its NS hosts."""
+        """The zone holding ``name`` and its NS hosts as ``(host, address)``."""
         zone = self._zones.get(('zone', name), lambda: dns.resolver.zone_for_name(
             name, resolver=self._base, lifetime=self.timeout))
         return self._zones.get(('servers', zone.to_text()), lambda: self._find_servers(zone))
@@ -249,12 +300,12 @@ class RunResolver:
     def _find_servers(self, zone):
         answer = self._base.resolve(zone, 'NS', lifetime=self.timeout)
         servers = []
-        for rdata in answer:
+        for rdata in sorted(answer, key=lambda r: r.target.to_text()):
             host = rdata.target.to_text()
             for rdtype in ('A', 'AAAA'):
                 try:
                     for item in self._base.resolve(host, rdtype, lifetime=self.timeout, search=False):
-                        servers.append((item.address, 53))
+                        servers.append((host.rstrip('.'), item.address))
                 except dns.exception.DNSException:
                     continue
         if not servers:
@@ -262,56 +313,176 @@ class RunResolver:
                               hint='check the NS records of the zone and their A/AAAA records')
         return zone.to_text(), servers
 
-    def _ask_authoritative(self, name, rdtype, cnames):
+    def _step_authoritative(self, name, rdtype):
         try:
             zone, servers = self._zone_servers(name)
         except (dns.exception.DNSException, MtaStsError) as exc:
-            return Answer(name, rdtype, 'error', error='no authoritative servers found: %s' % _short_error(exc),
-                          cnames=cnames)
+            return _Step('error', error='no authoritative servers found: %s' % _short_error(exc))
         request = dns.message.make_query(name, rdtype)
         request.flags &= ~dns.flags.RD
-        errors = []
-        for address, port in servers:
-            try:
-                response = dns.query.udp(request, address, port=port, timeout=self.timeout)
-                if response.flags & dns.flags.TC:
-                    response = dns.query.tcp(request, address, port=port, timeout=self.timeout)
-            except (dns.exception.DNSException, OSError) as exc:
-                errors.append('%s: %s' % (address, _short_error(exc)))
+        outcomes = []
+        for host, address in servers:
+            outcomes.append((host, address, self._ask_server(request, zone, host, address, name, rdtype)))
+        usable = [item for item in outcomes if item[2].status != 'error']
+        if not usable:
+            return _Step('error', error='no authoritative server of %s answered: %s' % (
+                zone.rstrip('.'), '; '.join('%s (%s): %s' % (h, a, s.error) for h, a, s in outcomes)))
+        chosen = self._newest(zone, usable)
+        host, address, step = chosen
+        step.server = '%s (%s)' % (host, address)
+        for other_host, other_address, other in outcomes:
+            if other is step:
                 continue
-            rcode = response.rcode()
-            if rcode == dns.rcode.NXDOMAIN:
-                return Answer(name, rdtype, 'nxdomain', cnames=cnames, server=address)
-            if rcode != dns.rcode.NOERROR:
-                errors.append('%s: %s' % (address, dns.rcode.to_text(rcode)))
-                continue
-            return self._from_response(name, rdtype, response, cnames, address)
-        return Answer(name, rdtype, 'error', cnames=cnames,
-                      error='authoritative servers of %s failed: %s' % (zone, '; '.join(errors)))
+            where = '%s (%s)' % (other_host, other_address)
+            if other.status == 'error':
+                step.notes.append('%s: %s' % (where, other.error))
+            elif other.signature() != step.signature():
+                step.disagreements.append({'server': other_host, 'address': other_address,
+                                           'status': other.status, 'values': _values(other)})
+        return step
 
-    def _from_response(self, name, rdtype, response, cnames, address):
-        wanted = dns.rdatatype.from_text(rdtype)
-        current = dns.name.from_text(name)
-        rrsets = {(rrset.name, rrset.rdtype): rrset for rrset in response.answer}
-        for _step in range(_MAX_CNAME_CHAIN):
-            rrset = rrsets.get((current, wanted))
-            if rrset is not None:
-                return Answer(name, rdtype, 'ok', rdatas=list(rrset), cnames=cnames, server=address)
-            alias = rrsets.get((current, dns.rdatatype.CNAME))
-            if alias is None:
-                break
-            cnames = cnames + [current.to_text(omit_final_dot=True)]
-            current = alias[0].target
+    def _ask_server(self, request, zone, host, address, name, rdtype):
+        with self._silent_lock:
+            silent = address in self._silent
+        if silent:
+            return _Step('error', error='no answer (it timed out earlier in this run)')
+        try:
+            response = dns.query.udp(request, address, port=self.ns_port, timeout=self.timeout)
+            if response.flags & dns.flags.TC:
+                response = dns.query.tcp(request, address, port=self.ns_port, timeout=self.timeout)
+        except dns.exception.Timeout:
+            with self._silent_lock:
+                self._silent.add(address)
+            return _Step('error', error='no answer within %gs' % self.timeout)
+        except (dns.exception.DNSException, OSError) as exc:
+            return _Step('error', error=_short_error(exc))
+        rcode = response.rcode()
+        if rcode == dns.rcode.REFUSED:
+            return _Step('error', error='REFUSED: it does not serve zone %s (lame delegation)' % zone.rstrip('.'))
+        if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+            return _Step('error', error=dns.rcode.to_text(rcode))
+        if not response.flags & dns.flags.AA:
+            return _Step('error', error='answer is not authoritative: it does not serve zone %s '
+                         '(lame delegation)' % zone.rstrip('.'))
+        if rcode == dns.rcode.NXDOMAIN:
+            return _Step('nxdomain')
+        return _walk(response, name, rdtype)
+
+    def _newest(self, zone, usable):
+        """Among servers that answered, the one a sender should believe: the
+        first one, unless they disagree, then the one with the highest SOA
+        serial (a lagging secondary has the lower one)."""
+        first = usable[0]
+        if all(item[2].signature() == first[2].signature() for item in usable[1:]):
+            return first
+        best = first
+        best_serial = None
+        request = dns.message.make_query(zone, 'SOA')
+        request.flags &= ~dns.flags.RD
+        for item in usable:
+            serial = self._zones.get(('serial', zone, item[1]), lambda item=item: _soa_serial(
+                request, item[1], self.ns_port, self.timeout))
+            if serial is not None and (best_serial is None or _serial_newer(serial, best_serial)):
+                best, best_serial = item, serial
+        return best
+
+
+class _Step:
+    """What one name's question gave, before following aliases out of it."""
+
+    __slots__ = ('status', 'rdatas', 'error', 'cnames', 'target', 'loop', 'server', 'notes', 'disagreements')
+
+    def __init__(self, status, rdatas=None, error=None, cnames=None, target=None, loop=False):
+        self.status = status
+        self.rdatas = list(rdatas or [])
+        self.error = error
+        self.cnames = list(cnames or [])
+        self.target = target
+        self.loop = loop
+        self.server = None
+        self.notes = []
+        self.disagreements = []
+
+    def signature(self):
+        return (self.status, self.target, sorted(rdata.to_text() for rdata in self.rdatas))
+
+
+def _walk(response, name, rdtype):
+    """Follow the CNAMEs inside one response from ``name``: the records of
+    type ``rdtype`` at the end, or the alias target the answer leads to."""
+    wanted = dns.rdatatype.from_text(rdtype)
+    current = dns.name.from_text(name)
+    rrsets = {(rrset.name, rrset.rdtype): rrset for rrset in response.answer}
+    cnames = []
+    seen = set()
+    while True:
+        rrset = rrsets.get((current, wanted))
+        if rrset is not None:
+            return _Step('ok', rdatas=list(rrset), cnames=cnames)
+        alias = rrsets.get((current, dns.rdatatype.CNAME))
+        if alias is None:
+            break
+        seen.add(current)
+        cnames.append(current.to_text(omit_final_dot=True))
+        current = alias[0].target
+        if current in seen:
+            return _Step('error', cnames=cnames, loop=True)
+    if not cnames:
+        return _Step('nodata')
+    return _Step('nodata', cnames=cnames, target=current.to_text().lower())
+
+
+def _values(step):
+    """The records of a step as text, for messages (TXT strings joined, A2)."""
+    if step.target is not None:
+        return ['CNAME %s' % step.target.rstrip('.')]
+    out = []
+    for rdata in step.rdatas:
+        if rdata.rdtype == dns.rdatatype.TXT:
+            out.append(b''.join(rdata.strings).decode('ascii', 'replace'))
         else:
-            return Answer(name, rdtype, 'error', error='CNAME chain too long', cnames=cnames)
-        if current.to_text() != name:
-            # The alias leads out of the answer: ask the target's own zone.
-            if len(cnames) >= _MAX_CNAME_CHAIN:
-                return Answer(name, rdtype, 'error', error='CNAME chain too long', cnames=cnames)
-            target = self._ask_authoritative(current.to_text(), rdtype, cnames)
-            return Answer(name, rdtype, target.status, rdatas=target.rdatas, error=target.error,
-                          cnames=target.cnames, server=target.server)
-        return Answer(name, rdtype, 'nodata', cnames=cnames, server=address)
+            out.append(rdata.to_text())
+    return sorted(out)
+
+
+def _soa_serial(request, address, port, timeout):
+    try:
+        response = dns.query.udp(request, address, port=port, timeout=timeout)
+    except (dns.exception.DNSException, OSError):
+        return None
+    for rrset in response.answer:
+        if rrset.rdtype == dns.rdatatype.SOA:
+            return rrset[0].serial
+    return None
+
+
+def _serial_newer(a, b):
+    """RFC 1982 serial number arithmetic: is ``a`` after ``b``?"""
+    return a != b and ((a - b) % (1 << 32)) < (1 << 31)
+
+
+def _absolute(name):
+    return name.rstrip('.').lower() + '.'
+
+
+def _describe_no_nameservers(exc):
+    """'127.0.0.1:53 answered SERVFAIL' rather than dnspython's long sentence."""
+    parts = []
+    for error in exc.kwargs.get('errors') or []:
+        server, _tcp, port, problem = error[0], error[1], error[2], error[3]
+        where = '%s:%s' % (server, port) if port else str(server)
+        if isinstance(problem, str):
+            text = problem
+        elif isinstance(problem, dns.message.Truncated) or 'Truncated' in type(problem).__name__:
+            text = 'a truncated answer, and TCP failed'
+        else:
+            text = str(problem) or type(problem).__name__
+        if (where, text) not in parts:
+            parts.append((where, text))
+    if not parts:
+        return _short_error(exc)
+    return _short_error('; '.join('%s answered %s' % part if part[1].isupper() else '%s: %s' % part
+                                  for part in parts))
 
 
 def _short_error(exc):
