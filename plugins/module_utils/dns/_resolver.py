@@ -469,20 +469,27 @@ def _describe_no_nameservers(exc):
     """'127.0.0.1:53 answered SERVFAIL' rather than dnspython's long sentence."""
     parts = []
     for error in exc.kwargs.get('errors') or []:
-        server, _tcp, port, problem = error[0], error[1], error[2], error[3]
-        where = '%s:%s' % (server, port) if port else str(server)
-        if isinstance(problem, str):
-            text = problem
-        elif isinstance(problem, dns.message.Truncated) or 'Truncated' in type(problem).__name__:
-            text = 'a truncated answer, and TCP failed'
+        server, tcp, port, problem = error[0], error[1], error[2], error[3]
+        where = _server_text(server, port)
+        if isinstance(problem, str):  # an rcode
+            text = '%s answered %s' % (where, problem)
+        elif isinstance(problem, dns.message.Truncated):
+            text = '%s: the UDP answer was truncated' % where
+        elif isinstance(problem, EOFError):
+            text = '%s: the %s connection closed without an answer' % (where, 'TCP' if tcp else 'UDP')
         else:
-            text = str(problem) or type(problem).__name__
-        if (where, text) not in parts:
-            parts.append((where, text))
-    if not parts:
-        return _short_error(exc)
-    return _short_error('; '.join('%s answered %s' % part if part[1].isupper() else '%s: %s' % part
-                                  for part in parts))
+            text = '%s: %s' % (where, _short_error(problem))
+        if text not in parts:
+            parts.append(text)
+    return _short_error('; '.join(parts)) if parts else _short_error(exc)
+
+
+def _server_text(server, port):
+    """dnspython names a server ``Do53:192.0.2.1@53``: say ``192.0.2.1:53``."""
+    address = str(server)
+    if address.startswith('Do53:'):
+        address = address[len('Do53:'):].rpartition('@')[0] or address
+    return '[%s]:%s' % (address, port) if ':' in address else '%s:%s' % (address, port)
 
 
 def _short_error(exc):

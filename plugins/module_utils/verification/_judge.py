@@ -104,6 +104,12 @@ def judge_sts_record(answer_status, answer_error, records, cnames=()):
     """
     findings = []
     texts = [join_txt(record, lenient=True) for record in records]
+    if answer_status == 'error' and (answer_error or '').startswith('CNAME '):
+        # The resolver's alias errors ("CNAME loop: ...", "CNAME chain longer
+        # than 8 aliases ...") start with "CNAME ": the record is unreachable.
+        findings.append(finding('sts_record', ERROR, 'A7', 'the TXT lookup failed: %s' % answer_error,
+                                'point _mta-sts.<domain> straight at the name that holds the TXT record'))
+        return None, findings, texts
     if answer_status == 'error':
         findings.append(finding('sts_record', ERROR, 'A1', 'the TXT lookup failed: %s' % answer_error,
                                 'make the zone answer for _mta-sts.<domain>; senders see no policy meanwhile'))
@@ -118,6 +124,79 @@ def judge_sts_record(answer_status, answer_error, records, cnames=()):
             findings.append(finding('sts_record', INFO, 'A2', 'the record is split into %d strings; senders join '
                                     'them without spaces' % len(strings)))
     return parsed, findings, texts
+
+
+def judge_name_servers(answer, check, seen_notes=None):
+    """Authoritative mode: what the zone's other name servers said about
+    the same question (``answer`` is a resolver Answer).
+
+    A server that serves something else (a lagging secondary) is an error
+    for the TXT records, the MX and the policy host (so ``retries`` waits
+    until every server agrees) and a warning for TLS-RPT. A server that
+    failed while another one answered (a lame delegation, a dead server) is
+    a warning: resolvers try the next server, more slowly. ``seen_notes``
+    (a set) keeps one finding per failing server and zone per domain.
+    """
+    findings = []
+    name = answer.name.rstrip('.')
+    current = _describe_values(answer.rdtype, answer.status, _answer_values(answer))
+    for other in answer.disagreements:
+        what = _describe_values(answer.rdtype, other['status'], other['values'])
+        message = '%s (%s) still serves %s at %s, not %s as %s does' % (
+            other['server'], other['address'], what, name, current, answer.server)
+        hint = ('wait until %s has the zone\'s newest serial (zone transfer), or fix its copy of the zone'
+                % other['server'])
+        if check == 'sts_record':
+            findings.append(finding('sts_record', ERROR, 'E1', message + '; senders whose resolver asks it see '
+                                    'the old id and keep the old policy', hint))
+        elif check == 'mx':
+            findings.append(finding('mx', ERROR, 'D3', message, hint))
+        elif check == 'policy_host':
+            findings.append(finding('policy_host', ERROR, 'C1', message, hint))
+        else:
+            findings.append(finding('tlsrpt', WARNING, 'F2', message, hint))
+    for note in answer.notes:
+        if seen_notes is not None:
+            if note in seen_notes:
+                continue
+            seen_notes.add(note)
+        message = 'name server %s; resolvers that ask it must try another one' % note
+        hint = 'make every NS host of the zone serve it, or remove the failing one from the NS records'
+        if check == 'sts_record':
+            findings.append(finding('sts_record', WARNING, 'A1', message, hint))
+        elif check == 'mx':
+            findings.append(finding('mx', WARNING, 'D3', message, hint))
+        elif check == 'policy_host':
+            findings.append(finding('policy_host', WARNING, 'C1', message, hint))
+        else:
+            findings.append(finding('tlsrpt', WARNING, 'F2', message, hint))
+    return findings
+
+
+def _answer_values(answer):
+    out = []
+    for rdata in answer.rdatas:
+        strings = getattr(rdata, 'strings', None)
+        out.append(join_txt(list(strings), lenient=True) if strings is not None else rdata.to_text())
+    return sorted(out)
+
+
+def _describe_values(rdtype, status, values):
+    """'id=abc' for an STS record, the records otherwise, or the negative answer."""
+    if status == 'nxdomain':
+        return 'no such name (NXDOMAIN)'
+    if status == 'error':
+        return 'no answer'
+    if not values:
+        return 'no %s record' % rdtype
+    shown = []
+    for value in values:
+        if rdtype == 'TXT' and value.startswith(STS_PREFIX):
+            ids = [part.strip(' \t')[3:] for part in value.split(';') if part.strip(' \t').startswith('id=')]
+            shown.append('id=%s' % ids[0] if ids else value)
+        else:
+            shown.append(value)
+    return ', '.join(shown)
 
 
 def judge_fetch(fetch, timeout):

@@ -32,6 +32,7 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._judg
     judge_fetch,
     judge_mx_coverage,
     judge_mx_probe,
+    judge_name_servers,
     judge_policy,
     judge_record_expectations,
     judge_sts_record,
@@ -58,8 +59,8 @@ class Run:
     """The shared state of one attempt: resolver, trust, MX prober, options."""
 
     def __init__(self, nameservers=None, authoritative=False, ca_path=None, ca_mode='add', timeout=10.0,
-                 check_mx_tls=True, derived_id=False, smtp_port=25, now=None):
-        self.resolver = RunResolver(nameservers, authoritative, timeout)
+                 check_mx_tls=True, derived_id=False, smtp_port=25, now=None, ns_port=53):
+        self.resolver = RunResolver(nameservers, authoritative, timeout, ns_port=ns_port)
         self.context = trust_context(ca_path, ca_mode)
         self.timeout = float(timeout)
         self.check_mx_tls = check_mx_tls
@@ -67,12 +68,17 @@ class Run:
         self.now = now
         self.prober = MxProber(self.context, self.timeout, smtp_port, now)
 
-    def live_policy(self, domain):
+    def live_policy(self, domain, seen_notes=None):
         """The policy a sender gets for ``domain``: record, body, parsed policy, findings."""
         resolver = self.resolver
+        seen_notes = set() if seen_notes is None else seen_notes
         answer, records = resolver.txt(sts_record_name(domain))
         record, findings, texts = judge_sts_record(answer.status, answer.error, records, answer.cnames)
+        findings.extend(judge_name_servers(answer, 'sts_record', seen_notes))
         fetch = fetch_policy(domain, resolver, self.context, self.timeout, now=self.now)
+        for rdtype in ('A', 'AAAA'):
+            # the answers fetch_policy used (cached): what the other name servers say
+            findings.extend(judge_name_servers(resolver.query(fetch['host'], rdtype), 'policy_host', seen_notes))
         body, fetch_findings = judge_fetch(fetch, self.timeout)
         findings.extend(fetch_findings)
         return {'record': record, 'texts': texts, 'fetch': fetch, 'body': body, 'findings': findings}
@@ -82,7 +88,8 @@ class Run:
         domain = spec['domain']
         expect = dict(spec['expect'])
         expect.setdefault('derived_id', self.derived_id)
-        live = self.live_policy(domain)
+        seen_notes = set()
+        live = self.live_policy(domain, seen_notes)
         findings = live['findings']
         record = live['record']
         findings.extend(judge_record_expectations(record, expect))
@@ -100,8 +107,10 @@ class Run:
         mx_result, mx_findings = self._check_mx(domain, policy if sender_gets_policy else None,
                                                 mode or expect.get('mode'))
         findings.extend(mx_findings)
+        findings.extend(judge_name_servers(self.resolver.query(domain, 'MX'), 'mx', seen_notes))
 
         tlsrpt_answer, tlsrpt_records = self.resolver.txt(tlsrpt_record_name(domain))
+        findings.extend(judge_name_servers(tlsrpt_answer, 'tlsrpt', seen_notes))
         legacy = []
         if not select_records(tlsrpt_records, TLSRPT_PREFIX):
             legacy = self.resolver.txt('_smtp-tlsrpt.%s' % domain)[1]

@@ -303,7 +303,7 @@ def test_server_failures_are_error_answers_naming_the_server(servers, kind, text
     resolver = RunResolver([server.spec], timeout=2)
     answer = finish(resolver.query, '_mta-sts.example.test', 'TXT')
     assert answer.failed
-    assert text in answer.error and server.address in answer.error
+    assert answer.error == '%s:%d answered %s' % (server.address, server.port, text)
     assert 'lookup of _mta-sts.example.test. TXT failed' in answer.describe()
     # the other names of the zone still answer
     assert resolver.query('mx1.example.test', 'A').ok
@@ -321,7 +321,9 @@ def test_truncated_udp_answer_without_tcp_is_an_error(servers):
     server = servers([EXAMPLE], behaviour={'_mta-sts.example.test.': 'truncate-no-tcp'})
     resolver = RunResolver([server.spec], timeout=1)
     answer = finish(resolver.query, '_mta-sts.example.test', 'TXT')
-    assert answer.failed and answer.error
+    assert answer.failed
+    assert answer.error == '{0}: the UDP answer was truncated; {0}: the TCP connection closed without an answer'.format(
+        server.spec)
 
 
 def test_silent_server_times_out_with_a_clear_error(servers):
@@ -642,3 +644,57 @@ def test_duplicate_servers_and_system_mode():
 def test_answer_describe():
     assert Answer('a.test.', 'TXT', 'ok', rdatas=[1, 2]).describe() == 'a.test. TXT: 2 record(s)'
     assert Answer('a.test.', 'TXT', 'error', error='SERVFAIL').describe() == 'lookup of a.test. TXT failed: SERVFAIL'
+
+
+# ---------------------------------------------------------------------------
+# What verify makes of it: findings, and retries that wait for agreement
+
+
+def _verify_stale(base, sleep, retries):
+    from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._verify import verify_domains
+    return verify_domains([{'domain': 'stale.test', 'expect': {}}], retries=retries, delay=0, sleep=sleep,
+                          nameservers=[base.spec], authoritative=True, timeout=1, ns_port=base.port,
+                          check_mx_tls=False)
+
+
+def _e1(result):
+    return [f for f in result['findings'] if f['rule'] == 'E1' and f['check'] == 'sts_record']
+
+
+def test_verify_reports_the_lagging_server_and_retries_until_it_agrees(servers):
+    base, _ns1, ns2 = _authoritative_world(servers)
+    results, stats = finish(_verify_stale, base, lambda _delay: None, 0)
+    [finding] = _e1(results[0])
+    assert finding['severity'] == 'error'
+    assert finding['message'].startswith('ns2.stale.test (127.0.0.12) still serves id=old1 at _mta-sts.stale.test, '
+                                         'not id=new2 as ns1.stale.test (127.0.0.11) does')
+
+    def catch_up(_delay):
+        # the secondary receives the zone transfer while verify waits
+        ns2.zones[0].records[(dns.name.from_text('_mta-sts.stale.test.'), 'TXT')] = ['"v=STSv1; id=new2"']
+
+    results, stats = finish(_verify_stale, base, catch_up, 1)
+    assert results[0]['attempts'] == 2 and stats['attempts'] == 2
+    assert _e1(results[0]) == []
+    assert results[0]['sts_record']['id'] == 'new2'
+
+
+def test_verify_reports_a_lame_server_once_per_domain(servers):
+    base, _ns1, _ns2 = _authoritative_world(servers, stale_behaviour={'*': 'refused'})
+    results, _stats = finish(_verify_stale, base, lambda _delay: None, 0)
+    lame = [f for f in results[0]['findings'] if 'lame delegation' in f['message']]
+    assert len(lame) == 1
+    assert (lame[0]['check'], lame[0]['rule'], lame[0]['severity']) == ('sts_record', 'A1', 'warning')
+    assert lame[0]['message'].startswith('name server ns2.stale.test (127.0.0.12): REFUSED')
+
+
+def test_verify_alias_loop_is_an_a7_error(servers):
+    from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._verify import verify_domains
+    loop = Zone('loop.test.', {('_mta-sts', 'CNAME'): ['b.other.test.']})
+    other = Zone('other.test.', {('b', 'CNAME'): ['_mta-sts.loop.test.']})
+    server = servers([loop, other])
+    results, _stats = finish(lambda: verify_domains([{'domain': 'loop.test', 'expect': {}}], nameservers=[server.spec],
+                                                    timeout=1, check_mx_tls=False))
+    [finding] = [f for f in results[0]['findings'] if f['check'] == 'sts_record' and f['severity'] == 'error']
+    assert finding['rule'] == 'A7'
+    assert 'CNAME loop: _mta-sts.loop.test -> b.other.test -> _mta-sts.loop.test' in finding['message']
