@@ -95,6 +95,21 @@ def render_rules():
                 out += ['', 'Reported by `mailsec.mta_sts.verify` as:', '']
                 for row in item.findings:
                     out.append('- `%s` (%s): %s' % (row.check, row.severity, row.meaning))
+    out += ['', '## Grammar notes: where the prose and the ABNF differ', '',
+            'The parsers follow the ABNF of RFC 8461 §3.1, §3.2 and RFC 8460 §3 unless a note below gives a',
+            'reason to do otherwise. Each note has rows in the ABNF audit test (tests/unit/plugins/module_utils/',
+            'test_abnf.py), in strict and in lenient parsing.']
+    for note in getattr(rules, 'GRAMMAR_NOTES', ()):
+        out += [
+            '',
+            '### %s' % note.id,
+            '',
+            '%s; rules %s.' % (note.where, ', '.join('[%s](#%s)' % (r, r.lower()) for r in note.rules)),
+            '',
+            '- Prose: %s' % note.prose,
+            '- ABNF: %s' % note.abnf,
+            '- Choice: %s' % note.choice,
+        ]
     return '\n'.join(out) + '\n'
 
 

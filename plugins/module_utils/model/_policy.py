@@ -62,13 +62,15 @@ def _to_a_label(label, name, domain, field):
         ) from None
 
 
-def normalize_name(name, field='domain', domain=None, wildcard=False):
+def normalize_name(name, field='domain', domain=None, wildcard=False, min_labels=2):
     """Return ``name`` as a lower-case A-label host name without a trailing dot.
 
     Raises MtaStsError naming the field and the rule when the name is not a
     valid host name: an IP address, an empty label, a label that is not
     letters/digits/hyphens, fewer than two labels, or a wildcard anywhere
     but as the whole left-most label (B5). ``wildcard`` allows ``*.``.
+    ``min_labels=1`` accepts a single label, as the policy grammar does
+    (grammar note G5 in docs/rules.md); inputs keep the default of two.
     """
     if not isinstance(name, str):
         raise MtaStsError(
@@ -111,7 +113,7 @@ def normalize_name(name, field='domain', domain=None, wildcard=False):
                 rule='B5', domain=domain, field=field,
             )
         out.append(a_label)
-    if len(out) < 2:
+    if len(out) < min_labels:
         raise MtaStsError(
             '%r needs at least two labels after any wildcard' % name, rule='B5',
             domain=domain, field=field, hint='use a fully qualified name such as mail.example.com',
@@ -371,7 +373,9 @@ def analyse_policy(data):
                                     hint='nothing may stand before the colon but the key'))
         clean_value = value.strip(_WSP)
         if value.rstrip(_WSP) != value:
-            problems.append(Problem('B1', ERROR, 'trailing whitespace after the value of %s' % clean_key,
+            # The grammar allows *WSP after every field (sts-policy-field
+            # *WSP): valid, but not the published form.
+            problems.append(Problem('B7', WARNING, 'trailing whitespace after the value of %s' % clean_key,
                                     line=number, hint='remove the trailing spaces'))
         if clean_key.startswith('\ufeff'):
             # Already reported; a sender sees an unknown key "\ufeffversion".
@@ -410,9 +414,13 @@ def _check_extension(key, value, number, problems, extensions):
             hint = 'did you mean mx or max_age?'
         problems.append(Problem('B6', ERROR, 'invalid key %r' % key, line=number, hint=hint))
         return
-    if not value or value != value.strip(_WSP):
-        problems.append(Problem('B6', ERROR, 'extension %s has an empty or badly spaced value' % key,
-                                line=number))
+    if not value:
+        problems.append(Problem('B6', ERROR, 'extension %s has an empty value' % key, line=number,
+                                hint='give it a value or remove the line'))
+    elif '\t' in value:
+        # sts-policy-ext-value: only SP may stand between its characters.
+        problems.append(Problem('B6', ERROR, 'extension %s has a tab inside its value' % key, line=number,
+                                hint='use spaces inside extension values'))
     if key in extensions:
         problems.append(Problem('B6', WARNING, 'extension %s appears more than once; the first wins' % key,
                                 line=number))
@@ -464,7 +472,11 @@ def _evaluate_fields(fields, mx, problems):
             if not value.isascii():
                 raise MtaStsError('%r is not in A-label (xn--) form' % value, rule='B5',
                                   hint='write the name in its punycode form')
-            normalize_name(value, field='mx', wildcard=True)
+            normalized = normalize_name(value, field='mx', wildcard=True, min_labels=1)
+            if '.' not in normalized.replace('*.', '', 1):
+                problems.append(Problem('B5', WARNING, 'mx %r is a single label: valid, but no MX host on the '
+                                        'internet has such a name' % value, line=number,
+                                        hint='write the full host name of the MX'))
         except MtaStsError as exc:
             problems.append(Problem('B5', ERROR, 'mx %s' % exc.message, line=number, hint=exc.hint))
         # Senders keep even a bad pattern; it simply matches no MX.

@@ -32,6 +32,11 @@ TXT_STRING_MAX = 255
 _EXT_VALUE_RE = re.compile(r'^[\x21-\x3a\x3c\x3e-\x7e]+$')
 _DELIM_RE = re.compile(r'[ \t]*;[ \t]*')
 _PCT_RE = re.compile(r'%(?![0-9A-Fa-f]{2})')
+# RFC 3986 URI: a scheme, then unreserved, sub-delims, ":", "@", "/", "?",
+# "#", "[", "]" and percent-escapes; RFC 8460 section 3 wants "," "!" ";"
+# percent-encoded, so they are not in the set.
+_URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9._~%$&'()*+=:@/?#\[\]-]*$")
+_WSP = ' \t'
 
 
 def sts_record_name(domain):
@@ -79,44 +84,73 @@ def split_txt(value):
     return [data[i:i + TXT_STRING_MAX].decode('ascii') for i in range(0, len(data), TXT_STRING_MAX)]
 
 
+def _has_version(text, prefix):
+    """``prefix`` then ``*WSP ";"`` (the grammar's delimiter), or ``prefix``
+    alone (kept so that A3 is reported). The prose of RFC 8461 section 3.1
+    and RFC 8460 section 3 says "begin with v=STSv1;", without the *WSP
+    that the ABNF allows before ";": the grammar decides (grammar note G1
+    in docs/rules.md), and discovery warns that literal readers discard it."""
+    if not text.startswith(prefix):
+        return False
+    rest = text[len(prefix):]
+    return rest == '' or rest.lstrip(_WSP).startswith(';')
+
+
 def select_records(records, prefix):
     """The records among ``records`` (each a str or a list of strings) that
-    begin with ``prefix + ';'`` (A1, F2) once joined. Records that are not
-    ASCII are kept only if they carry the prefix, so that A2 is reported."""
+    begin with ``prefix`` and a field delimiter (A1, F2) once joined.
+    Records that are not ASCII are kept only if they carry the prefix, so
+    that A2 is reported."""
     selected = []
     for record in records:
         try:
             text = join_txt(record)
         except MtaStsError:
-            text = join_txt(record, lenient=True)
-            if text.startswith(prefix + ';') or text == prefix:
+            if _has_version(join_txt(record, lenient=True), prefix):
                 selected.append(record)
             continue
-        if text.startswith(prefix + ';') or text == prefix:
+        if _has_version(text, prefix):
             selected.append(text)
     return selected
 
 
-def _fields(text, prefix, rule):
-    """Split ``prefix; a=b; c=d;`` into [(name, value)]; grammar A3/F1."""
-    if not text.startswith(prefix):
-        raise MtaStsError('the record does not start with %s' % prefix, rule=rule,
-                          hint='start the record with "%s;" (case-sensitive)' % prefix)
-    rest = text[len(prefix):]
-    if not rest.lstrip(' \t').startswith(';'):
+def _fields(text, prefix, rule, strict, warnings):
+    """Split ``prefix; a=b; c=d;`` into [(name, value)] by the grammar
+    (A3/F1): ``version 1*(delim field) [delim]``, ``delim = *WSP ";" *WSP``.
+
+    Strict parsing raises for any deviation. Lenient parsing skips an empty
+    field and a field without "=", and drops whitespace after the last
+    field, with a warning (Problem) each: what a tolerant reader still
+    understands.
+    """
+    if not _has_version(text, prefix) or text == prefix:
+        if not text.startswith(prefix):
+            raise MtaStsError('the record does not start with %s' % prefix, rule=rule,
+                              hint='start the record with "%s;" (case-sensitive)' % prefix)
         raise MtaStsError('%s is not followed by ";" and fields' % prefix, rule=rule,
                           hint='write "%s; ..." ' % prefix)
-    parts = _DELIM_RE.split(rest)
+    parts = _DELIM_RE.split(text[len(prefix):])
     # parts[0] is what stood between the prefix and the first ";" (blank).
     parts = parts[1:]
     if parts and parts[-1] == '':
-        parts.pop()  # one optional trailing ";"
+        parts.pop()  # one optional trailing delimiter
+    if parts and parts[-1] != parts[-1].rstrip(_WSP):
+        # *WSP is part of a delimiter only: after the last field, without
+        # ";", it is outside the grammar (grammar note G10).
+        if strict:
+            raise MtaStsError('whitespace after the last field %r' % parts[-1].rstrip(_WSP), rule=rule,
+                              hint='remove it, or end the record with ";"')
+        warnings.append(Problem(rule, WARNING, 'whitespace after the last field is ignored'))
+        parts[-1] = parts[-1].rstrip(_WSP)
     fields = []
     for part in parts:
         name, sep, value = part.partition('=')
         if not part or not sep:
-            raise MtaStsError('field %r is not name=value' % part, rule=rule,
-                              hint='separate fields with ";" and write each as name=value')
+            what = 'an empty field (";;")' if not part else 'field %r is not name=value' % part
+            if strict:
+                raise MtaStsError(what, rule=rule, hint='separate fields with ";" and write each as name=value')
+            warnings.append(Problem(rule, WARNING, '%s is ignored' % what))
+            continue
         fields.append((name, value))
     if not fields:
         raise MtaStsError('the record has no fields after %s' % prefix, rule=rule)
@@ -125,28 +159,37 @@ def _fields(text, prefix, rule):
 
 def _extension(name, value, rule):
     if not EXTENSION_NAME_RE.match(name):
-        raise MtaStsError('invalid field name %r' % name, rule=rule)
+        raise MtaStsError('invalid field name %r' % name, rule=rule,
+                          hint='names are a letter or digit, then up to 31 letters, digits, "_", "-" or "."')
     if not _EXT_VALUE_RE.match(value):
         raise MtaStsError('field %s has an invalid value %r' % (name, value), rule=rule,
                           hint='values are printable ASCII without "=", ";" or spaces')
 
 
-def _read_fields(text, prefix, grammar_rule, ext_rule, key, convert):
+def _read_fields(text, prefix, grammar_rule, ext_rule, key, convert, strict=True):
     """The value of the field ``key`` (checked by ``convert``), the
-    extensions and warnings (Problems) of a record. For a duplicated field the first
-    wins (A5, F4); an invalid field raises even when it is a duplicate."""
+    extensions and warnings (Problems) of a record. For a duplicated field
+    the first wins (A5, F4); an invalid ``key`` field raises even when it is
+    a duplicate. An invalid extension raises in strict parsing; lenient
+    parsing ignores it with a warning (readers ignore unknown fields, G11)."""
     found = None
     extensions = {}
     warnings = []
-    for name, value in _fields(text, prefix, grammar_rule):
+    for name, value in _fields(text, prefix, grammar_rule, strict, warnings):
         if name == key:
-            value = convert(value)
+            value = convert(value, strict, warnings)
             if found is None:
                 found = value
             else:
                 warnings.append(Problem(ext_rule, WARNING, '%s appears more than once; the first wins' % key))
             continue
-        _extension(name, value, ext_rule)
+        try:
+            _extension(name, value, ext_rule)
+        except MtaStsError as exc:
+            if strict:
+                raise
+            warnings.append(Problem(ext_rule, WARNING, '%s; the field is ignored' % exc.message))
+            continue
         if name in extensions:
             warnings.append(Problem(ext_rule, WARNING, 'field %s appears more than once; the first wins' % name))
         else:
@@ -154,17 +197,40 @@ def _read_fields(text, prefix, grammar_rule, ext_rule, key, convert):
     return found, extensions, warnings
 
 
-def _checked_id(value):
+def _checked_id(value, strict=True, warnings=None):
     if not POLICY_ID_RE.match(value):
         raise MtaStsError('id %r must be 1 to 32 ASCII letters or digits' % value, rule='A4',
                           hint='use letters and digits only, at most 32, e.g. 20261129T1200')
     return value
 
 
-def _checked_rua_list(value):
-    uris = [uri.strip(' \t') for uri in value.split(',')]
+def _checked_rua_list(value, strict=True, warnings=None):
+    """``rua=`` per RFC 8460 section 3: ``uri *(*WSP "," *WSP uri)``.
+
+    Every URI must be a URI (F3); those with a scheme other than mailto:
+    and https: are kept with a warning, since reporters skip them (grammar
+    note G3), but at least one URI must be mailto: or https:."""
+    warnings = [] if warnings is None else warnings
+    if value != value.lstrip(_WSP):
+        if strict:
+            raise MtaStsError('whitespace after "rua="', rule='F1', hint='write rua=<uri> with no space after "="')
+        warnings.append(Problem('F1', WARNING, 'whitespace after "rua=" is ignored'))
+    uris = [uri.strip(_WSP) for uri in value.split(',')]
+    usable = []
     for uri in uris:
-        validate_rua(uri, field='rua')
+        if not uri:
+            raise MtaStsError('rua has an empty URI (a doubled or trailing ",")', rule='F3', field='rua',
+                              hint='separate the URIs with single commas')
+        scheme = uri.partition(':')[0].lower() if ':' in uri else None
+        if scheme in (None, 'mailto', 'https') or not _URI_RE.match(uri):
+            usable.append(validate_rua(uri, field='rua'))
+            continue
+        if _PCT_RE.search(uri):
+            raise MtaStsError('%r has a malformed percent-escape' % uri, rule='F3', field='rua')
+        warnings.append(Problem('F3', WARNING, '%s is not a mailto: or https: URI; reporters skip it' % uri))
+    if not usable:
+        raise MtaStsError('rua has no mailto: or https: URI, so no report can be sent', rule='F3', field='rua',
+                          hint='e.g. rua=mailto:tlsrpt@example.com')
     return uris
 
 
@@ -172,19 +238,21 @@ def _checked_rua_list(value):
 # _mta-sts (A1-A6)
 
 
-def parse_sts_record(text):
-    """Parse one ``_mta-sts`` record (strings already joined).
+def parse_sts_record(text, strict=True):
+    """Parse one ``_mta-sts`` record (a str, or its character-strings).
 
     Returns ``{id, extensions, warnings}``; raises MtaStsError with the rule
-    id for a record a sender must reject (A2-A5).
+    id for a record outside the grammar (A2-A5). ``strict=False`` reads it
+    as a tolerant sender does: only a missing or invalid id, a bad version
+    or non-ASCII data rejects it; other deviations become warnings.
     """
-    return _parse_sts(text)[0]
+    return _parse_sts(text, strict)[0]
 
 
-def _parse_sts(text):
+def _parse_sts(text, strict=True):
     """``parse_sts_record`` and its warnings as Problems."""
     text = join_txt(text)
-    record_id, extensions, warnings = _read_fields(text, STS_PREFIX, 'A3', 'A5', 'id', _checked_id)
+    record_id, extensions, warnings = _read_fields(text, STS_PREFIX, 'A3', 'A5', 'id', _checked_id, strict)
     if record_id is None:
         raise MtaStsError('the record has no id= field', rule='A4', hint='publish "v=STSv1; id=<id>"')
     if text != render_sts_record(record_id):
@@ -214,9 +282,15 @@ def _discover(records, prefix, parser, count_rule, none_severity, none_message, 
         return None, [Problem(count_rule, ERROR, '%d TXT records start with "%s;": senders see none of them'
                               % (len(selected), prefix), hint='keep exactly one %s record' % prefix)]
     try:
-        return parser(selected[0])
+        parsed, problems = parser(selected[0])
     except MtaStsError as exc:
         return None, [Problem(exc.rule or count_rule, ERROR, exc.message, hint=exc.hint)]
+    text = selected[0] if isinstance(selected[0], str) else join_txt(selected[0])
+    if not text.startswith(prefix + ';'):
+        problems.insert(0, Problem(count_rule, WARNING, 'the record does not begin with exactly "%s;": valid, but '
+                                   'readers that follow the letter of the RFC discard it' % prefix,
+                                   hint='remove the space before the first ";"'))
+    return parsed, problems
 
 
 def discover_sts(records):
@@ -262,16 +336,17 @@ def validate_rua(uri, domain=None, field='tlsrpt_rua'):
     return uri
 
 
-def parse_tlsrpt_record(text):
+def parse_tlsrpt_record(text, strict=True):
     """Parse one ``_smtp._tls`` record. Returns ``{rua, extensions,
-    warnings}`` or raises MtaStsError (F1, F3, F4, F5)."""
-    return _parse_tlsrpt(text)[0]
+    warnings}`` or raises MtaStsError (F1, F3, F4, F5); ``strict`` as for
+    :func:`parse_sts_record` (a usable rua is always required)."""
+    return _parse_tlsrpt(text, strict)[0]
 
 
-def _parse_tlsrpt(text):
+def _parse_tlsrpt(text, strict=True):
     """``parse_tlsrpt_record`` and its warnings as Problems."""
     text = join_txt(text)
-    rua, extensions, warnings = _read_fields(text, TLSRPT_PREFIX, 'F1', 'F4', 'rua', _checked_rua_list)
+    rua, extensions, warnings = _read_fields(text, TLSRPT_PREFIX, 'F1', 'F4', 'rua', _checked_rua_list, strict)
     if rua is None:
         raise MtaStsError('the record has no rua= field', rule='F3',
                           hint='publish "v=TLSRPTv1; rua=mailto:tlsrpt@<domain>"')

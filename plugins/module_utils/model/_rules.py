@@ -76,7 +76,11 @@ _CATALOGUE = (
         'Leave exactly one `v=STSv1` record at the name (replace the old one when the id changes) '
         'and make sure the zone answers for it.',
         (Finding('sts_record', 'error',
-                 'no `v=STSv1;` TXT record, several of them, or the lookup failed: senders see no policy'),),
+                 'no `v=STSv1;` TXT record, several of them, or the lookup failed (SERVFAIL, REFUSED, no answer, '
+                 'a truncated answer that TCP cannot complete): senders see no policy'),
+         Finding('sts_record', 'warning',
+                 'authoritative mode: a name server of the zone failed (a lame delegation, no answer) while '
+                 'another one answered')),
     ),
     Rule(
         'A2', RFC_MTA_STS, ('3.1',), MUST, 'Character strings and ASCII',
@@ -123,7 +127,9 @@ _CATALOGUE = (
         'senders follow it.',
         'Change the record where the CNAME points, with whoever runs that zone, or remove the CNAME and '
         'publish the record yourself.',
-        (Finding('sts_record', 'info', '`_mta-sts` is an alias (CNAME) and was followed'),),
+        (Finding('sts_record', 'info', '`_mta-sts` is an alias (CNAME) and was followed'),
+         Finding('sts_record', 'error', 'the aliases loop, or there are more than 8 of them: the record is '
+                 'out of reach (resolvers give up after 8 to 16 aliases)')),
     ),
     # --- B: the policy file -------------------------------------------------
     Rule(
@@ -196,7 +202,8 @@ _CATALOGUE = (
         (Finding('policy_host', 'error',
                  '`mta-sts.<domain>` does not resolve or refuses connections, or its certificate is expired, '
                  'not yet valid, self-signed, untrusted (e.g. an intermediate missing from the chain) or for '
-                 'another name, or names the host only in its subject CN (no subjectAltName); TLS older than 1.2'),
+                 'another name, or names the host only in its subject CN (no subjectAltName); TLS older than 1.2; '
+                 'in authoritative mode, a name server of the zone serves other addresses for it'),
          Finding('policy_host', 'warning', 'the certificate expires in less than 14 days')),
     ),
     Rule(
@@ -265,7 +272,8 @@ _CATALOGUE = (
         'Check all MX hosts, not just the primary, and fix each one that does not resolve or fails D1 or D2.',
         (Finding('mx', 'error / warning / info',
                  'the MX lookup failed; no MX (senders use the domain\'s own address); an MX without an address; '
-                 'a null MX (info)'),),
+                 'a null MX (info); in authoritative mode, a name server of the zone serves other MX records '
+                 '(error) or fails while another answers (warning)'),),
     ),
     Rule(
         'D4', RFC_MTA_STS, ('5.1',), SENDER, 'Enforce refuses delivery',
@@ -282,7 +290,9 @@ _CATALOGUE = (
         'Publish the id of the new policy (mailsec.mta_sts.policy returns it) once the new file is served.',
         (Finding('policy', 'info or error',
                  'the TXT id differs from the id derived from the served bytes (see below)'),
-         Finding('expect', 'error', 'the served policy text or the TXT id is not the expected one')),
+         Finding('expect', 'error', 'the served policy text or the TXT id is not the expected one'),
+         Finding('sts_record', 'error', 'authoritative mode: a name server of the zone still serves another '
+                 'id (a lagging secondary): senders whose resolver asks it keep the old policy')),
     ),
     Rule(
         'E2', RFC_MTA_STS, ('8.1',), SHOULD, 'Serve first, publish second',
@@ -326,7 +336,8 @@ _CATALOGUE = (
         'without spaces; unless exactly one is left there is no reporting, and nobody hears of failures.',
         'Publish exactly one TLS-RPT record, above all while the policy is in mode `testing`.',
         (Finding('tlsrpt', 'error', 'several TLS-RPT records'),
-         Finding('tlsrpt', 'warning', 'no TLS-RPT record, or the lookup failed'),
+         Finding('tlsrpt', 'warning', 'no TLS-RPT record, or the lookup failed; in authoritative mode, a name '
+                 'server of the zone serves another record or fails while another answers'),
          Finding('advice', 'warning', '`testing` without TLS-RPT: nobody gets the reports that testing is for')),
     ),
     Rule(
@@ -355,6 +366,99 @@ _CATALOGUE = (
 )
 
 RULES = {item.id: item for item in _CATALOGUE}
+
+# Where the prose of an RFC and its ABNF disagree (or the ABNF leaves a gap),
+# the choice the parsers make and why. Rendered as the "Grammar notes"
+# section of docs/rules.md; tests/unit/.../test_abnf.py has a row for each,
+# named after its id. Rule: follow the ABNF unless a reason is given here.
+GrammarNote = namedtuple('GrammarNote', 'id rules where prose abnf choice')
+
+GRAMMAR_NOTES = (
+    GrammarNote(
+        'G1', ('A1', 'A3', 'F1', 'F2'), 'RFC 8461 §3.1, RFC 8460 §3',
+        'Records that do not begin with `v=STSv1;` (`v=TLSRPTv1;`) are discarded.',
+        'The delimiter is `*WSP ";" *WSP`, so `v=STSv1 ; id=...` is a valid record.',
+        'The ABNF: such a record is selected and valid. `verify` adds a warning (A1, F2): readers that '
+        'follow the letter of the prose discard it.'),
+    GrammarNote(
+        'G2', ('B1', 'B7'), 'RFC 8461 §3.2',
+        'The policy is a list of "CRLF-separated" key/value pairs.',
+        '`sts-policy-term = LF / CRLF`, and the last line break is optional.',
+        'The ABNF: LF, a mix of LF and CRLF, and a last line without a break are valid. The collection '
+        'publishes CRLF with a final CRLF, so `verify` notes the others as B7 warnings.'),
+    GrammarNote(
+        'G3', ('F3',), 'RFC 8460 §3',
+        'Two reporting schemes are defined, `mailto:` and `https:`; a reporter MAY deliver to each '
+        'supported `rua` destination.',
+        '`tlsrpt-uri = URI`: any scheme.',
+        'The ABNF for validity: a URI with another scheme is kept, with an F3 warning (reporters skip it). '
+        'Because no report can be sent otherwise, a record without any `mailto:` or `https:` URI is refused '
+        '(F3). The records module only publishes `mailto:` and `https:` URIs.'),
+    GrammarNote(
+        'G4', ('B4',), 'RFC 8461 §3.2',
+        '`max_age` has a maximum value of 31557600.',
+        '`1*10(DIGIT)`: up to 9999999999, leading zeros allowed.',
+        'Both: leading zeros and up to 10 digits are read; a value above 31557600 is refused (B4), since '
+        'the prose sets the maximum as a requirement. 11 digits, signs and exponents are refused.'),
+    GrammarNote(
+        'G5', ('B5',), 'RFC 8461 §3.2, RFC 5321 §4.1.2',
+        'An `mx` pattern names MX hosts.',
+        '`["*." ] Domain`, and a `Domain` may be a single label (`mx: localhost`, `mx: *.com`).',
+        'The ABNF when reading a policy: a single label is valid, with a B5 warning (no MX host on the '
+        'internet has such a name). The policy module still asks for at least two labels in its inputs.'),
+    GrammarNote(
+        'G6', ('B5',), 'RFC 8461 §3.2, §4.1',
+        'Patterns are compared with the host names of MX records.',
+        '`Domain` allows all-numeric labels, so `192.0.2.1` matches the grammar.',
+        'Refused (B5): an MX record names a host, never an address (RFC 5321 §5.1), a dotted quad is not a '
+        'host name (RFC 1123 §2.1) and no top-level domain is all-numeric (RFC 3696 §2). Address literals '
+        '(`[192.0.2.1]`) are outside the grammar anyway.'),
+    GrammarNote(
+        'G7', ('B5',), 'RFC 8461 §3.2, RFC 1035 §2.3.4',
+        'Patterns are DNS names.',
+        '`Domain` has no length limit.',
+        'Refused (B5): labels over 63 octets and names over 253 characters, which DNS cannot hold.'),
+    GrammarNote(
+        'G8', ('B6',), 'RFC 8461 §3.2, RFC 5234 Appendix B.1',
+        'Extension values exclude "CTLs".',
+        '`sts-policy-vchar = %x21-7E / UTF8-2 / UTF8-3 / UTF8-4`, and only SP may stand between two of them; '
+        'CTL in ABNF is `%x00-1F / %x7F`.',
+        'The ABNF: a tab inside a value is refused (B6); C1 controls (U+0080 to U+009F) are UTF8-2 '
+        'characters and are accepted (non-ASCII text is a B7 warning).'),
+    GrammarNote(
+        'G9', ('B1', 'B7'), 'RFC 8461 §3.2',
+        'Lines are `key: value`.',
+        '`sts-policy-field *WSP`: whitespace may follow every field; none may precede the key or the colon.',
+        'The ABNF: trailing whitespace is valid, not part of the value, and noted as a B7 warning (it was '
+        'refused as B1 before this audit). Whitespace before the key or the colon is refused (B1); lenient '
+        'parsing strips it.'),
+    GrammarNote(
+        'G10', ('A3', 'F1'), 'RFC 8461 §3.1, RFC 8460 §3',
+        'Fields are separated by semicolons, with optional whitespace.',
+        'Whitespace only belongs to a delimiter; `rua=` is followed directly by a URI.',
+        'The ABNF in strict parsing: whitespace after the last field without a `;` (`id=abc `), and after '
+        '`rua=`, are refused (A3, F1). Lenient parsing reads the field and warns.'),
+    GrammarNote(
+        'G11', ('A5', 'F4'), 'RFC 8461 §3.1, RFC 8460 §3',
+        'Unknown fields are ignored.',
+        'An extension field must match `ext-name "=" ext-value`, or the record is outside the grammar.',
+        'Strict parsing (and `verify`, which reads as the strictest senders do) refuses a malformed field '
+        '(A5, F4), an empty field (`;;`) and a field without `=` (A3, F1); lenient parsing ignores them with '
+        'a warning. A well-formed unknown field is ignored in both.'),
+    GrammarNote(
+        'G12', ('A5', 'B2', 'B3', 'B4', 'B6', 'F4'), 'RFC 8461 §3.1, §3.2, RFC 8460 §3',
+        'Only the policy fields "required once" are singled out.',
+        'Any field may repeat.',
+        'Records: the first `id` or `rua` wins, with a warning. Policy: a repeated `version`, `mode` or '
+        '`max_age` is refused in strict parsing (B2-B4: "required once"), lenient parsing takes the first; '
+        'a repeated extension key keeps the first value, with a warning (B6).'),
+    GrammarNote(
+        'G13', ('A2', 'F2'), 'RFC 8461 §3.1, RFC 8460 §3',
+        'A record of several character-strings is read as their concatenation.',
+        'The grammar applies to the joined text.',
+        'Strings are joined with nothing added, wherever the split falls (inside `v=STSv1`, inside a field); '
+        'a byte outside US-ASCII is refused (A2).'),
+)
 
 
 def get(rule_id):

@@ -73,7 +73,8 @@ def test_render_refuses_no_mx_outside_none(mode):
     ('version: STSv1\r\nmode: testing\r\n\r\nmx: a.example\r\nmax_age: 86400\r\n', 'B1', False),
     ('version: STSv1\nmode testing\nmx: a.example\nmax_age: 86400\n', 'B1', True),
     ('version : STSv1\nmode: testing\nmx: a.example\nmax_age: 86400\n', 'B1', False),
-    ('version: STSv1 \nmode: testing\nmx: a.example\nmax_age: 86400\n', 'B1', False),
+    # trailing WSP after a field is in the grammar (sts-policy-field *WSP): a B7 note, not B1
+    ('version: STSv1 \nmode: testing\nmx: a.example\nmax_age: 86400\n', 'B7', False),
     ('\ufeffversion: STSv1\r\nmode: testing\r\nmx: a.example\r\nmax_age: 86400\r\n', 'B1', True),
     (b'\xef\xbb\xbfversion: STSv1\r\nmode: testing\r\nmx: a.example\r\nmax_age: 86400\r\n', 'B1', True),
     (b'version: STSv1\r\nmode: testing\r\nmx: a.example\r\nmax_age: 86400\r\nx: \xff\r\n', 'B1', False),

@@ -85,7 +85,7 @@ def test_render_sts_record_a6():
     ([[b'v=STSv1; i', b'd=one']], 'one', []),
     (['v=STSv1; id=one', 'v=STSv1; id=two'], None, ['A1']),  # two records: no policy
     (['v=STSv10; id=one'], None, ['A1']),
-    (['v=STSv1 ; id=one'], None, ['A1']),  # must begin with "v=STSv1;"
+    (['v=STSv1 ; id=one'], 'one', []),  # *WSP before ";" is the grammar's (G1): a warning only
     ([], None, ['A1']),
     (['v=STSv1; id=a-b'], None, ['A4']),
     ([[b'v=STSv1; id=abc; x=\xc3\xa9']], None, ['A2']),
