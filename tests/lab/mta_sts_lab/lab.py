@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import FACTS_PATH, STATE_DIR, knot, nginx, pebble, postfix
+from . import FACTS_PATH, STATE_DIR, hostile_dns, knot, nginx, pebble, postfix
 from .certs import CertStore
-from .scenario import CertSpec, World
+from .scenario import DNS_BEHAVIOURS, CertSpec, World
 FIXTURED = Path(__file__).with_name("fixtured.py")
 HOSTILE = Path(__file__).with_name("hostile.py")
+HOSTILE_DNS = Path(__file__).with_name("hostile_dns.py")
 ENV_PREFIX = "MTA_STS_LAB_"
 # A proxy from the host's environment is unreachable inside the lab.
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy",
@@ -240,6 +241,14 @@ class Lab:
                                   [self.python, str(HOSTILE), str(hostile_conf)],
                                   self.logs / "hostile.log", checks=checks))
 
+        hostile_conf = self._write_hostile_dns_config()
+        if hostile_conf is not None:
+            servers.append(Server(
+                "hostile_dns (misbehaving name servers)", [self.python, str(HOSTILE_DNS), str(hostile_conf)],
+                self.logs / "hostile_dns.log",
+                checks=[(f"DNS on {address}:53 ({role})", lambda a=address: hostile_dns.answers(a))
+                        for role, address in world.hostile_dns.items()]))
+
         for host in world.mx_hosts.values():
             if host.server == "postfix":
                 conf = postfix.write_config(world, host, self.state / "smtp" / host.name, certs)
@@ -328,6 +337,18 @@ class Lab:
         path.write_text(json.dumps({"https": https, "smtp": smtp}, indent=2), encoding="utf-8")
         return path
 
+    def _write_hostile_dns_config(self) -> Path | None:
+        world = self.world
+        fixtures = {d.name: d.dns for d in world.domains.values() if d.dns}
+        if not fixtures:
+            return None
+        path = self.state / "dns" / "hostile_dns.json"
+        path.write_text(json.dumps({
+            "upstream": world.dns_address,
+            "listen": [{"address": address, "role": role} for role, address in world.hostile_dns.items()],
+            "fixtures": fixtures}, indent=2), encoding="utf-8")
+        return path
+
     def _issue_deploy_certs(self, certs: CertStore) -> None:
         """Lab-CA certificates for the names the collection deploys (certs from files)."""
         self.deploy_certs = {}
@@ -339,8 +360,18 @@ class Lab:
     def facts(self) -> dict:
         world = self.world
         fixtures = {}
+        dns_fixtures = {}
         for domain in world.domains.values():
-            if domain.kind == "fixture":
+            if domain.kind == "fixture" and domain.dns:
+                # Played by hostile_dns.py: verify must ask that server (or,
+                # for stale and lame name servers, each zone's own servers).
+                role = DNS_BEHAVIOURS[domain.dns["behaviour"]]
+                dns_fixtures[domain.name] = {
+                    "mistake": domain.mistake, "expect": domain.expect,
+                    "behaviour": domain.dns["behaviour"],
+                    "nameservers": [world.hostile_dns[role]] if role == "resolver" else [],
+                    "authoritative": role != "resolver"}
+            elif domain.kind == "fixture":
                 fixtures[domain.name] = {"mistake": domain.mistake, "expect": domain.expect}
         groups: dict[str, list[str]] = {}
         for domain in world.domains.values():
@@ -373,6 +404,8 @@ class Lab:
             "records_domains": [d for d in world.domains_of("records") if not world.domains[d].group],
             "fixture_domains": sorted(fixtures),
             "fixtures": fixtures,
+            "dns_fixtures": dns_fixtures,
+            "hostile_dns": world.hostile_dns,
             "generated": groups,
             "zones": sorted(world.zones),
             "mx_hosts": {h.name: {"address": h.address, "server": h.server,

@@ -28,6 +28,12 @@ HOSTILE_HTTPS = ("conn-close", "close-500", "http10", "interim", "garbage", "end
                  "two-content-types", "h2-only", "tls-alert", "tls-close", "tls-old")
 HOSTILE_SMTP = ("no-banner", "banner-421", "starttls-454", "garbage-reply", "drop-after-tls")
 SNI_MODES = ("any", "required", "unconfigured")
+# How the hostile name servers (hostile_dns.py) misbehave for a DNS fixture,
+# and the role of the listener that plays it.
+DNS_BEHAVIOURS = {"servfail": "resolver", "refused": "resolver", "truncate": "resolver",
+                  "truncate-no-tcp": "resolver", "cname-chain": "resolver", "cname-loop": "resolver",
+                  "stale": "stale", "lame": "lame"}
+DNS_ROLES = ("resolver", "stale", "lame")
 LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 
 
@@ -93,6 +99,7 @@ class Domain:
     expect: str = ""
     note: str = ""
     group: str = ""
+    dns: dict[str, Any] = field(default_factory=dict)  # a DNS fixture: behaviour and its parameters
 
     @property
     def mx_hosts(self) -> list[str]:
@@ -121,6 +128,7 @@ class World:
     default_cert_name: str
     backend_address: str
     ns_name: str
+    hostile_dns: dict[str, str] = field(default_factory=dict)  # role -> address (hostile_dns.py)
 
     def domains_of(self, kind: str, group: str | None = None) -> list[str]:
         return [d.name for d in self.domains.values()
@@ -303,7 +311,7 @@ def _policy(domain: str, mx: list[tuple[int, str]], data: Any, where: str,
 
 
 DOMAIN_KEYS = {"kind", "zone", "mx", "policy", "policy_hosts", "sts", "tlsrpt",
-               "records", "mistake", "expect", "note"}
+               "records", "mistake", "expect", "note", "dns"}
 
 
 def _domain(name: str, data: Any, where: str, ctx: dict[str, Any], group: str = "") -> Domain:
@@ -333,6 +341,15 @@ def _domain(name: str, data: Any, where: str, ctx: dict[str, Any], group: str = 
         domain.sts_records = [f"v=STSv1; id={policy_id(domain.policy.body)}"]
     domain.tlsrpt_records = _str_list(data.get("tlsrpt"), f"{where}.tlsrpt")
     domain.records = _str_list(data.get("records"), f"{where}.records")
+    if data.get("dns") is not None:
+        dns = _keys(data["dns"], {"behaviour", "hops", "old_sts"}, f"{where}.dns")
+        if kind != "fixture":
+            raise _fail(f"{where}.dns", "only a fixture plays a DNS misbehaviour")
+        if dns.get("behaviour") not in DNS_BEHAVIOURS:
+            raise _fail(f"{where}.dns.behaviour", f"{dns.get('behaviour')!r} is not one of {sorted(DNS_BEHAVIOURS)}")
+        if dns["behaviour"] == "stale" and not isinstance(dns.get("old_sts"), str):
+            raise _fail(f"{where}.dns", "a stale fixture needs old_sts, the record the lagging server still serves")
+        domain.dns = dict(dns)
     return domain
 
 
@@ -368,13 +385,17 @@ def build(raw: Any, source: str = "<scenario>") -> World:
     top = _keys(raw, TOP_KEYS, source)
     tsig = _keys(top.get("tsig_key"), {"name", "algorithm"}, "tsig_key")
     infra = _keys(top.get("infrastructure"),
-                  {"dns", "ns_name", "acme_name", "acme", "default_cert_name", "backend"},
+                  {"dns", "ns_name", "acme_name", "acme", "default_cert_name", "backend", "hostile_dns"},
                   "infrastructure")
     taken: set[str] = set()
     dns_address = _address(infra.get("dns", "127.0.0.1"), "infrastructure.dns")
     acme_address = _address(infra.get("acme", "127.0.0.3"), "infrastructure.acme")
     backend_address = _address(infra.get("backend", "127.0.0.4"), "infrastructure.backend")
     taken |= {dns_address, acme_address, backend_address}
+    hostile_raw = _keys(infra.get("hostile_dns"), set(DNS_ROLES), "infrastructure.hostile_dns")
+    hostile_dns = {role: _address(address, f"infrastructure.hostile_dns.{role}")
+                   for role, address in hostile_raw.items()}
+    taken |= set(hostile_dns.values())
 
     reserved_raw = _keys(top.get("reserved"), {"policy_host", "spare"}, "reserved")
     reserved = {key: [_address(a, f"reserved.{key}") for a in _str_list(value, f"reserved.{key}")]
@@ -474,8 +495,13 @@ def build(raw: Any, source: str = "<scenario>") -> World:
         dns_address=dns_address, acme_name=acme_name, acme_address=acme_address,
         reserved=reserved, zones=zones, mx_hosts=mx_hosts, domains=domains, names=names,
         default_cert_name=default_cert_name, backend_address=backend_address,
-        ns_name=ns_name,
+        ns_name=ns_name, hostile_dns=hostile_dns,
     )
+    for domain in domains.values():
+        role = DNS_BEHAVIOURS.get(domain.dns.get("behaviour", ""))
+        if role and role not in hostile_dns:
+            raise _fail(f"domains.{domain.name}.dns",
+                        f"needs infrastructure.hostile_dns.{role} (the address of that name server)")
     _fill_zones(world)
     return world
 
