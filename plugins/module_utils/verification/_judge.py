@@ -139,7 +139,8 @@ def judge_name_servers(answer, check, seen_notes=None):
     """
     findings = []
     name = answer.name.rstrip('.')
-    current = _describe_values(answer.rdtype, answer.status, _answer_values(answer))
+    if answer.disagreements:
+        current = _describe_values(answer.rdtype, answer.status, _answer_values(answer))
     for other in answer.disagreements:
         what = _describe_values(answer.rdtype, other['status'], other['values'])
         message = '%s (%s) still serves %s at %s, not %s as %s does' % (

@@ -105,9 +105,8 @@ class Run:
         mode = policy['mode'] if sender_gets_policy else None
 
         mx_result, mx_findings = self._check_mx(domain, policy if sender_gets_policy else None,
-                                                mode or expect.get('mode'))
+                                                mode or expect.get('mode'), seen_notes)
         findings.extend(mx_findings)
-        findings.extend(judge_name_servers(self.resolver.query(domain, 'MX'), 'mx', seen_notes))
 
         tlsrpt_answer, tlsrpt_records = self.resolver.txt(tlsrpt_record_name(domain))
         findings.extend(judge_name_servers(tlsrpt_answer, 'tlsrpt', seen_notes))
@@ -152,9 +151,9 @@ class Run:
             'elapsed': round(time.monotonic() - start, 3),
         }
 
-    def _check_mx(self, domain, policy, mode):
-        findings = []
+    def _check_mx(self, domain, policy, mode, seen_notes=None):
         answer, items = self.resolver.mx(domain)
+        findings = judge_name_servers(answer, 'mx', seen_notes)
         if answer.failed:
             findings.append(finding('mx', ERROR, 'D3', 'the MX lookup failed: %s' % answer.error,
                                     'make the zone answer MX queries'))

@@ -35,6 +35,9 @@ class FakeResolver:
         self.queries += 1
         return [], []
 
+    def query(self, name, rdtype):
+        return Answer(name, rdtype, 'nodata')
+
     def mx(self, name):
         self.queries += 1
         return Answer(name, 'MX', 'nodata'), []
