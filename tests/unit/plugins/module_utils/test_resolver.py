@@ -698,3 +698,11 @@ def test_verify_alias_loop_is_an_a7_error(servers):
     [finding] = [f for f in results[0]['findings'] if f['check'] == 'sts_record' and f['severity'] == 'error']
     assert finding['rule'] == 'A7'
     assert 'CNAME loop: _mta-sts.loop.test -> b.other.test -> _mta-sts.loop.test' in finding['message']
+
+
+def test_authoritative_truncated_answer_is_asked_again_over_tcp(servers):
+    base, _ns1, ns2 = _authoritative_world(servers, stale_txt='"v=STSv1; id=new2"', stale_serial=2,
+                                           stale_behaviour={'_mta-sts.stale.test.': 'truncate'})
+    answer = finish(_auth_resolver(base).query, '_mta-sts.stale.test', 'TXT')
+    assert answer.ok and answer.notes == [] and answer.disagreements == []
+    assert [q[0] for q in ns2.asked if q[1] == '_mta-sts.stale.test.'] == ['udp', 'tcp']
