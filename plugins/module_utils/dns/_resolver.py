@@ -48,6 +48,7 @@ else:
 
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._cache import OnceCache
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records import join_txt
 
 DEFAULT_TIMEOUT = 10.0
 _MAX_CNAME_CHAIN = 8
@@ -439,7 +440,7 @@ def _values(step):
     out = []
     for rdata in step.rdatas:
         if rdata.rdtype == dns.rdatatype.TXT:
-            out.append(b''.join(rdata.strings).decode('ascii', 'replace'))
+            out.append(join_txt(list(rdata.strings), lenient=True))
         else:
             out.append(rdata.to_text())
     return sorted(out)
