@@ -27,9 +27,14 @@ options:
       - Use it right after publishing a change, when caching resolvers may still hold the
         old answer for up to the record's TTL. Aliases (CNAME) are followed into the
         zone of their target.
+      - Every name server of the zone is asked, not only the first that answers. The answer
+        of the server with the newest zone (highest SOA serial) is used; mailsec.mta_sts.verify
+        reports each server that still serves something else, naming it and what it serves,
+        and each server that fails while another answers (a lame delegation).
     type: bool
     default: false
 notes:
   - Every DNS answer is fetched once per run (per attempt when retrying) and shared by all
     the domains checked in that run.
+  - Aliases (CNAME) are followed up to 8 in a row; a longer chain or a loop is a failed lookup.
 '''
