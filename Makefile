@@ -60,7 +60,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(BUILD)
 # docs/development.md list them: keep them in step).
 APT_PACKAGES := \
 	bind9-dnsutils ca-certificates curl git iproute2 knot knot-dnsutils make \
-	nginx openssl pebble postfix procps python3-venv rsync shellcheck util-linux
+	nginx openssl pebble postfix postfix-mta-sts-resolver procps python3-venv rsync shellcheck util-linux
 
 # Extra arguments, e.g. `make integration INTEGRATION_ARGS="-vvv policy"`.
 INTEGRATION_ARGS ?=
