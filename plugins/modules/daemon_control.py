@@ -13,7 +13,7 @@ description:
     with its output appended to a log file and its pid in a pid file, optionally as another user; stops
     or restarts it by that pid file. For hosts without systemd (containers, test labs); with systemd use
     M(ansible.builtin.systemd_service).
-  - A start is confirmed, not assumed: with O(ready_port), the task waits until the program accepts TCP
+  - A start is confirmed, not assumed. With O(ready_port), the task waits until the program accepts TCP
     connections there; a program that exits first fails the task with the end of its log.
   - The pid file counts only while it names a live process running O(command[0]), so a stale pid file
     (a reboot, a reused pid) means "not running".

@@ -14,7 +14,7 @@ description:
     is left alone; values are compared as Postfix reads them (commas and whitespace alike).
   - With O(validate=true), C(postfix -c DIR check) must pass after the change; otherwise the previous
     values are put back (or the parameters removed again if they were not set) and the task fails with
-    Postfix's message. Nothing is reloaded: see M(mailsec.mta_sts.postfix_control).
+    Postfix's message. Nothing is reloaded; M(mailsec.mta_sts.postfix_control) does that.
   - Written for the M(mailsec.mta_sts.sender) role.
 author:
   - mailsec.mta_sts contributors (@mailsec)

@@ -10,7 +10,7 @@ short_description: Check, reload only after a passing check, start or stop one P
 version_added: 0.1.0
 description:
   - Controls one Postfix instance by its configuration directory (C(postfix -c DIR)), with or without a
-    service manager: C(postfix reload) and C(postfix start) are what the distributions' units run too.
+    service manager; C(postfix reload) and C(postfix start) are what the distributions' units run too.
   - A reload or start happens only after C(postfix check) passed; a failing check fails the task with
     Postfix's message and the running Postfix keeps its previous configuration.
   - Written for the M(mailsec.mta_sts.sender) role.

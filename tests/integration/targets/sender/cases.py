@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The five cases of the sender role's lab proof, asserted from logs and queues.
 
 Runs inside the lab after setup.yml and sender.yml. A real Postfix (the
