@@ -23,7 +23,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 requirements:
-  - cryptography >= 3.3 on the managed host
+  - cryptography >= 38.0 on the managed host (on Debian 12 and later, the python3-cryptography package)
 options:
   certificates:
     description: The certificates to check.

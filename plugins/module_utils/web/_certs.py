@@ -100,11 +100,13 @@ def inspect_certificate(cert_pem, key_pem, names, now=None, min_days=0):
         problems.append('the certificate file does not exist')
         return result
     try:
-        certs = x509.load_pem_x509_certificates(cert_pem)
+        # The first certificate of the file is the leaf; the chain after it
+        # is nginx's business. (load_pem_x509_certificates, which reads them
+        # all, needs cryptography 39; Debian 12 ships 38.)
+        leaf = x509.load_pem_x509_certificate(cert_pem)
     except ValueError as exc:
         problems.append('the certificate file is not PEM certificates: %s' % exc)
         return result
-    leaf = certs[0]
     dns_names = _dns_names(leaf)
     result['dns_names'] = dns_names
     result['covered'] = [name for name in names if name_covered(name, dns_names)]
