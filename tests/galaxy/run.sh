@@ -29,7 +29,7 @@ tarball=${tarballs[0]}
 
 echo "--- check what the artifact holds"
 tar -tzf "$tarball" > "$work/contents"
-for unwanted in tests/lab/ tests/output/ .venv/ .cache/ build/ .git/; do
+for unwanted in tests/lab/ tests/output/ .venv/ .cache/ build/ .git/ Makefile bench/ tests/run-suites.sh; do
     if grep -q "^$unwanted" "$work/contents"; then
         fail "the artifact contains $unwanted (galaxy.yml build_ignore)"
     fi
