@@ -27,6 +27,7 @@ import ssl
 import struct
 import sys
 import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -75,17 +76,6 @@ async def client_left(reader: asyncio.StreamReader, seconds: float) -> bool:
     return not data
 
 
-def reset(writer: asyncio.StreamWriter) -> None:
-    """Close with a TCP RST."""
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
-    writer.transport.abort()
-
-
 async def play_https(spec: dict, body: bytes, reader: asyncio.StreamReader,
                      writer: asyncio.StreamWriter) -> None:
     behaviour = spec["behaviour"]
@@ -126,12 +116,6 @@ async def play_https(spec: dict, body: bytes, reader: asyncio.StreamReader,
             await writer.drain()
             if await client_left(reader, TRICKLE_GAP):
                 return
-    elif behaviour == "reset":
-        writer.write(head("200 OK", *plain, f"Content-Length: {len(body) + 500}") + body[:10])
-        await writer.drain()
-        await asyncio.sleep(0.1)
-        reset(writer)
-        return
     elif behaviour == "short-body":
         writer.write(head("200 OK", *plain, f"Content-Length: {len(body) + 100}") + body)
     elif behaviour == "long-body":
@@ -169,20 +153,36 @@ async def serve_https(spec: dict, reader: asyncio.StreamReader, writer: asyncio.
             writer.close()
 
 
-# Plays that fail inside the handshake run on blocking sockets: OpenSSL then
-# writes its alert to the socket before the close, which asyncio's TLS
-# transport does not guarantee when it aborts a failed handshake.
-HANDSHAKE_PLAYS = ("tls-alert", "tls-old")
+# Plays that fail inside the handshake, and the reset, run on blocking
+# sockets: OpenSSL then writes its alert to the socket before the close, and
+# SO_LINGER 0 really ends in a RST; asyncio's TLS transport guarantees
+# neither when it aborts.
+BLOCKING_PLAYS = ("tls-alert", "tls-old", "reset")
 
 
-def serve_handshake_failures(spec: dict, context: ssl.SSLContext) -> socket.socket:
+def reset_play(tls: ssl.SSLSocket, body: bytes) -> None:
+    tls.settimeout(READ_LIMIT)
+    request = b""
+    while b"\r\n\r\n" not in request:
+        chunk = tls.recv(4096)
+        if not chunk:
+            return
+        request += chunk
+    tls.sendall(head("200 OK", "Content-Type: text/plain", f"Content-Length: {len(body) + 500}") + body[:10])
+    time.sleep(0.1)
+    tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def serve_blocking(spec: dict, context: ssl.SSLContext) -> socket.socket:
     listener = socket.create_server((spec["address"], 443))
+    body = Path(spec["body"]).read_bytes()
 
     def one(conn: socket.socket) -> None:
         conn.settimeout(READ_LIMIT)
         try:
-            with context.wrap_socket(conn, server_side=True):
-                pass  # not reached: the handshake fails as the play wants
+            with context.wrap_socket(conn, server_side=True) as tls:
+                # Only the reset gets here: the other plays fail the handshake.
+                reset_play(tls, body)
         except (ssl.SSLError, OSError):
             pass
         finally:
@@ -264,8 +264,8 @@ async def main(config_path: str) -> None:
         loop.add_signal_handler(signum, stop.set)
     servers = []
     for spec in config["https"]:
-        if spec["behaviour"] in HANDSHAKE_PLAYS:
-            serve_handshake_failures(spec, https_context(spec))
+        if spec["behaviour"] in BLOCKING_PLAYS:
+            serve_blocking(spec, https_context(spec))
             continue
         servers.append(await asyncio.start_server(
             lambda r, w, spec=spec: serve_https(spec, r, w), spec["address"], 443,
