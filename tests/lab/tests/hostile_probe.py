@@ -85,7 +85,7 @@ def tcp_end(host: str, cafile: str) -> dict:
     tls = context.wrap_bio(incoming, outgoing, server_hostname=host)
     with socket.create_connection((host, 443), timeout=5) as sock:
         def pump() -> str | None:
-            if outgoing.pending:
+            if outgoing.pending > 0:
                 sock.sendall(outgoing.read())
             try:
                 data = sock.recv(65536)
