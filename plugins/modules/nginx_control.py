@@ -103,7 +103,9 @@ was_running:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._nginx import Nginx, NginxError
+
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._module import run_task
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._nginx import run_nginx_control
 
 
 def main():
@@ -119,35 +121,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    params = module.params
-    nginx = Nginx(params['binary'], params['config'], params['pid_file'], params['error_log'], params['timeout'])
-    state = params['state']
-    pid = nginx.pid()
-    result = dict(changed=False, was_running=pid is not None, pid=pid)
-    try:
-        if state == 'stopped':
-            result['changed'] = pid is not None
-            if pid is not None and not module.check_mode:
-                nginx.stop(pid)
-                result['pid'] = None
-        elif module.check_mode:
-            result['changed'] = (state == 'reloaded' and (pid is not None or params['start_stopped'])) or (
-                state == 'started' and pid is None)
-        else:
-            nginx.test()
-            if pid is None and (state == 'started' or (state == 'reloaded' and params['start_stopped'])):
-                result['pid'] = nginx.start()
-                result['changed'] = True
-            elif state == 'reloaded' and pid is not None:
-                nginx.reload(pid)
-                result['changed'] = True
-    except NginxError as exc:
-        result['msg'] = str(exc)
-        module.fail_json(**result)
-    except OSError as exc:
-        result['msg'] = 'nginx -c %s: %s' % (params['config'], exc)
-        module.fail_json(**result)
-    module.exit_json(**result)
+    run_task(module, run_nginx_control)
 
 
 if __name__ == '__main__':

@@ -277,85 +277,11 @@ policies:
       url: https://mta-sts.example.com/.well-known/mta-sts.txt
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._inventory import POLICY, check_items, secrets_in
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._module import run_task
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import DEFAULT_MAX_AGE
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._policy_files import (
-    apply,
-    plan_many,
-    plan_policy,
-)
-
-
-def run_single(module):
-    params = module.params
-    try:
-        item = plan_policy(params)
-    except MtaStsError as exc:
-        module.fail_json(msg=str(exc), rule=exc.rule)
-    if item.state == 'absent' and not item.path:
-        module.fail_json(msg='state=absent removes a policy file: give dest')
-    for warning in item.warnings:
-        module.warn(warning)
-    result = item.result(False)
-    result.pop('changed')
-    result['dest'] = result.pop('path')
-    if not item.path:
-        module.exit_json(changed=False, **result)
-    if item.state == 'present' and not os.path.isdir(os.path.dirname(item.path) or '.'):
-        module.fail_json(msg='%s: the directory of dest %s does not exist; create it first'
-                         % (item.domain, item.path))
-    changed, diff, backup_file = apply(module, item, params['backup'])
-    if backup_file:
-        result['backup_file'] = backup_file
-    if diff and module._diff:
-        result['diff'] = diff
-    module.exit_json(changed=changed, **result)
-
-
-def run_batch(module):
-    params = module.params
-    directory = params['dest']
-    if not directory:
-        module.fail_json(msg='policies needs dest: the directory that holds <domain>.txt files')
-    # The items are domain items of the collection's one inventory shape:
-    # the keys of other consumers pass, a typo is refused naming the closest key.
-    specs, errors = check_items(params['policies'], POLICY, 'policies')
-    if errors:
-        module.fail_json(msg='%d invalid polic%s, nothing written:\n- %s'
-                         % (len(errors), 'y' if len(errors) == 1 else 'ies', '\n- '.join(errors)),
-                         errors=errors)
-    specs = [dict(spec, max_age=DEFAULT_MAX_AGE) if spec.get('max_age') is None else spec for spec in specs]
-    planned, errors = plan_many(specs, lambda domain: os.path.join(directory, '%s.txt' % domain))
-    if errors:
-        module.fail_json(msg='%d invalid polic%s, nothing written:\n- %s'
-                         % (len(errors), 'y' if len(errors) == 1 else 'ies', '\n- '.join(errors)),
-                         errors=errors)
-    if not os.path.isdir(directory) and not module.check_mode:
-        module.fail_json(msg='dest %s is not a directory; create it first' % directory)
-    results = []
-    diffs = []
-    changed_any = False
-    for item in planned:
-        for warning in item.warnings:
-            module.warn(warning)
-        if os.path.isdir(directory):
-            changed, diff, dummy = apply(module, item, params['backup'])
-        else:
-            # Check mode on a fresh host: the directory would be created first.
-            changed, diff = item.state == 'present', None
-        changed_any = changed_any or changed
-        if diff:
-            diffs.append(diff)
-        results.append(item.result(changed))
-    result = {'changed': changed_any, 'policies': results}
-    if module._diff:
-        result['diff'] = diffs
-    module.exit_json(**result)
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._policy_files import run_policy
 
 
 def main():
@@ -388,12 +314,7 @@ def main():
         required_one_of=[('domain', 'policies')],
         supports_check_mode=True,
     )
-    # A secret inside an item is refused below; keep it out of the result too.
-    module.no_log_values.update(secrets_in(module.params['policies']))
-    if module.params['policies'] is not None:
-        run_batch(module)
-    else:
-        run_single(module)
+    run_task(module, run_policy)
 
 
 if __name__ == '__main__':

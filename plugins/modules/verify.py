@@ -280,25 +280,13 @@ report:
   sample: /var/www/reports/mta-sts.html
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._inventory import secrets_in
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._findings import (
-    failure_message,
-    fails,
-    render_report,
-    report_format,
-    summarize,
-    write_report,
-)
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._resolver import (
-    HAS_DNSPYTHON,
-    resolver_argument_spec,
-)
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._module import run_task
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._resolver import resolver_argument_spec
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._findings import FAIL_ON, REPORT_FORMATS
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._verify import run_verify
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._tls import tls_argument_spec
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._judge import normalize_spec
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._verify import verify_domains
 
 
 def main():
@@ -307,59 +295,17 @@ def main():
         check_mx_tls=dict(type='bool', default=True),
         derived_id=dict(type='bool', default=False),
         parallel=dict(type='int', default=16),
-        fail_on=dict(type='str', default='error', choices=['error', 'warning', 'never']),
+        fail_on=dict(type='str', default='error', choices=list(FAIL_ON)),
         retries=dict(type='int', default=0),
         delay=dict(type='float', default=10),
         report=dict(type='path'),
-        report_format=dict(type='str', choices=['json', 'markdown', 'html']),
+        report_format=dict(type='str', choices=list(REPORT_FORMATS)),
         timeout=dict(type='float', default=10),
     )
     argument_spec.update(resolver_argument_spec())
     argument_spec.update(tls_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    # A secret inside an item is refused below; keep it out of the result too.
-    module.no_log_values.update(secrets_in(module.params['domains']))
-    if not HAS_DNSPYTHON:
-        module.fail_json(msg=missing_required_lib('dnspython'))
-    params = module.params
-    for name, minimum in (('parallel', 1), ('retries', 0), ('delay', 0), ('timeout', 0.1)):
-        if params[name] < minimum:
-            module.fail_json(msg='%s must be at least %s' % (name, minimum))
-
-    try:
-        specs = [normalize_spec(item, index) for index, item in enumerate(params['domains'])]
-        fmt = report_format(params['report'], params['report_format']) if params['report'] else None
-        results, stats = verify_domains(
-            specs,
-            parallel=params['parallel'],
-            retries=params['retries'],
-            delay=params['delay'],
-            fail_on=params['fail_on'],
-            nameservers=params['nameservers'],
-            authoritative=params['authoritative'],
-            ca_path=params['ca_path'],
-            ca_mode=params['ca_mode'],
-            timeout=params['timeout'],
-            check_mx_tls=params['check_mx_tls'],
-            derived_id=params['derived_id'],
-        )
-    except MtaStsError as exc:
-        module.fail_json(msg=str(exc), rule=exc.rule)
-
-    # The report gets the summary without the run's timings, so that an
-    # unchanged deployment writes an identical report (changed=false).
-    summary = summarize(results)
-    output = dict(changed=False, domains=results, summary=dict(summary, **stats))
-    if fmt:
-        text = render_report(results, summary, fmt)
-        try:
-            output['changed'] = write_report(params['report'], text, module.check_mode)
-        except (MtaStsError, OSError) as exc:
-            module.fail_json(msg='cannot write the report %s: %s' % (params['report'], exc), **output)
-        output['report'] = params['report']
-    if any(fails(result['status'], params['fail_on']) for result in results):
-        module.fail_json(msg=failure_message(results, params['fail_on']), **output)
-    module.exit_json(**output)
+    run_task(module, run_verify)
 
 
 if __name__ == '__main__':

@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Findings of a verification run, the per-domain status, the summary,
-the failure message and the report writers (JSON, Markdown, HTML).
+the failure message, the report writers (JSON, Markdown, HTML) and the
+verify module's conclusion (:func:`conclude`).
 
 A finding is ``{check, severity, rule, message, hint}``: ``check`` names
 the part of the deployment (``sts_record``, ``policy_host``, ``fetch``,
@@ -22,6 +23,7 @@ import json
 import os
 import tempfile
 
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._module import TaskFailed
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import ERROR, INFO, WARNING, MtaStsError
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._rules import cite, reference
 
@@ -280,3 +282,25 @@ def write_report(path, text, check_mode=False):
             os.unlink(tmp)
         raise
     return True
+
+
+def conclude(results, stats, fail_on, report=None, fmt=None, check_mode=False):
+    """The verify module's result from the verified domains: the summary,
+    the report file (written only when its text changes; the text leaves
+    out the run's timings so that an unchanged deployment gives
+    changed=false), and the verdict under ``fail_on``.
+
+    Returns the result; raises TaskFailed (with the result) when the report
+    cannot be written or a domain fails under ``fail_on``."""
+    summary = summarize(results)
+    output = dict(changed=False, domains=results, summary=dict(summary, **stats))
+    if fmt:
+        text = render_report(results, summary, fmt)
+        try:
+            output['changed'] = write_report(report, text, check_mode)
+        except (MtaStsError, OSError) as exc:
+            raise TaskFailed('cannot write the report %s: %s' % (report, exc), **output) from None
+        output['report'] = report
+    if any(fails(result['status'], fail_on) for result in results):
+        raise TaskFailed(failure_message(results, fail_on), **output)
+    return output

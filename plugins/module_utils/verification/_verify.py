@@ -19,13 +19,19 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import ERROR, INFO, WARNING
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._module import TaskFailed
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import ERROR, INFO, WARNING, MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._inventory import secrets_in
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._fetch import fetch_policy
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._findings import (
+    conclude,
     dedupe,
     domain_status,
     fails,
     finding,
+    report_format,
 )
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._judge import (
     judge_advice,
@@ -38,6 +44,7 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._judg
     judge_sts_record,
     judge_tlsrpt,
     mx_severity,
+    normalize_spec,
 )
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records import (
     TLSRPT_PREFIX,
@@ -46,7 +53,7 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records imp
     sts_record_name,
     tlsrpt_record_name,
 )
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._resolver import RunResolver
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._resolver import HAS_DNSPYTHON, RunResolver
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.smtp._probe import MxProber
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._tls import trust_context
 
@@ -293,3 +300,40 @@ def verify_domains(specs, parallel=16, retries=0, delay=5.0, fail_on='error', sl
             break
     stats['elapsed'] = round(time.monotonic() - start, 3)
     return results, stats
+
+
+# ---------------------------------------------------------------------------
+# The module's task
+
+
+def run_verify(module):
+    """The ``verify`` module: check the options, verify every domain,
+    then :func:`._findings.conclude`. Returns the result; raises TaskFailed."""
+    # A secret inside an item is refused below; keep it out of the result too.
+    module.no_log_values.update(secrets_in(module.params['domains']))
+    if not HAS_DNSPYTHON:
+        raise TaskFailed(missing_required_lib('dnspython'))
+    params = module.params
+    for name, minimum in (('parallel', 1), ('retries', 0), ('delay', 0), ('timeout', 0.1)):
+        if params[name] < minimum:
+            raise TaskFailed('%s must be at least %s' % (name, minimum))
+    try:
+        specs = [normalize_spec(item, index) for index, item in enumerate(params['domains'])]
+        fmt = report_format(params['report'], params['report_format']) if params['report'] else None
+        results, stats = verify_domains(
+            specs,
+            parallel=params['parallel'],
+            retries=params['retries'],
+            delay=params['delay'],
+            fail_on=params['fail_on'],
+            nameservers=params['nameservers'],
+            authoritative=params['authoritative'],
+            ca_path=params['ca_path'],
+            ca_mode=params['ca_mode'],
+            timeout=params['timeout'],
+            check_mx_tls=params['check_mx_tls'],
+            derived_id=params['derived_id'],
+        )
+    except MtaStsError as exc:
+        raise TaskFailed(str(exc), rule=exc.rule) from None
+    return conclude(results, stats, params['fail_on'], params['report'], fmt, module.check_mode)

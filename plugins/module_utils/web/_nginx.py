@@ -10,6 +10,9 @@ command still succeeds. A reload is only confirmed here when the master has
 started new worker processes; otherwise the new lines of the error log are
 returned as the reason.
 
+:func:`run_nginx_control` is the ``nginx_control`` module: what each
+``state`` does, in check mode and for real.
+
 Private module of the mailsec.mta_sts collection (Linux: reads /proc).
 Standard library only.
 """
@@ -21,6 +24,8 @@ import signal
 import subprocess
 import tempfile
 import time
+
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._module import TaskFailed
 
 
 class NginxError(Exception):
@@ -161,3 +166,61 @@ class Nginx:
     def stop(self, pid):
         os.kill(pid, signal.SIGQUIT)
         self._wait(lambda: not is_nginx(pid), 'nginx (pid %d) did not stop' % pid)
+
+
+# ---------------------------------------------------------------------------
+# The module's task
+
+
+def nginx_action(state, running, start_stopped):
+    """What ``state`` does to nginx: ``stop``, ``start``, ``reload`` or None.
+
+    ``reloaded`` starts a stopped nginx only with ``start_stopped``;
+    ``tested`` never changes anything (it only runs ``nginx -t``)."""
+    if state == 'stopped':
+        return 'stop' if running else None
+    if state == 'started':
+        return None if running else 'start'
+    if state == 'reloaded':
+        if running:
+            return 'reload'
+        return 'start' if start_stopped else None
+    return None
+
+
+def control(nginx, state, start_stopped, check_mode):
+    """Bring ``nginx`` (an :class:`Nginx`) to ``state``. Returns the result
+    (``changed``, ``was_running``, ``pid``); raises TaskFailed with it."""
+    pid = nginx.pid()
+    result = dict(changed=False, was_running=pid is not None, pid=pid)
+    action = nginx_action(state, pid is not None, start_stopped)
+    if check_mode:
+        result['changed'] = action is not None
+        return result
+    try:
+        if state != 'stopped':
+            # Every other state checks the configuration first, so that one
+            # nginx refuses is never started or reloaded.
+            nginx.test()
+        if action == 'stop':
+            result['changed'] = True
+            nginx.stop(pid)
+            result['pid'] = None
+        elif action == 'start':
+            result['pid'] = nginx.start()
+            result['changed'] = True
+        elif action == 'reload':
+            nginx.reload(pid)
+            result['changed'] = True
+    except NginxError as exc:
+        raise TaskFailed(str(exc), **result) from None
+    except OSError as exc:
+        raise TaskFailed('nginx -c %s: %s' % (nginx.config, exc), **result) from None
+    return result
+
+
+def run_nginx_control(module):
+    """The ``nginx_control`` module."""
+    params = module.params
+    nginx = Nginx(params['binary'], params['config'], params['pid_file'], params['error_log'], params['timeout'])
+    return control(nginx, params['state'], params['start_stopped'], module.check_mode)

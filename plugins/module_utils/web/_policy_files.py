@@ -1,18 +1,21 @@
 # Copyright (c) 2026, mailsec.mta_sts contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Writing policy files for the ``policy`` module: plan, compare, write
-atomically, apply file attributes. Private module of the mailsec.mta_sts
-collection; standard library and ansible.module_utils only (runs on the
-managed host)."""
+"""The ``policy`` module: plan policy files, compare, write atomically,
+apply file attributes; one domain (:func:`run_policy` with ``domain``) or
+many (with ``policies``). Private module of the mailsec.mta_sts collection;
+standard library and ansible.module_utils only (runs on the managed host)."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._module import TaskFailed
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._inventory import POLICY, check_items, secrets_in
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import (
+    DEFAULT_MAX_AGE,
     build_policy,
     normalize_domain,
     policy_id,
@@ -156,3 +159,80 @@ def apply(module, item, backup=False):
     if current is not None or not module.check_mode:
         changed = module.set_fs_attributes_if_different(file_args(module, item.path), changed)
     return changed, diff, backup_file
+
+
+# ---------------------------------------------------------------------------
+# The module's task
+
+
+def run_policy(module):
+    """The ``policy`` module: the batch form when ``policies`` is given,
+    else the single form. Returns the result; raises TaskFailed."""
+    # A secret inside an item is refused below; keep it out of the result too.
+    module.no_log_values.update(secrets_in(module.params['policies']))
+    if module.params['policies'] is not None:
+        return _run_batch(module)
+    return _run_single(module)
+
+
+def _run_single(module):
+    params = module.params
+    try:
+        item = plan_policy(params)
+    except MtaStsError as exc:
+        raise TaskFailed(str(exc), rule=exc.rule) from None
+    if item.state == 'absent' and not item.path:
+        raise TaskFailed('state=absent removes a policy file: give dest')
+    for warning in item.warnings:
+        module.warn(warning)
+    result = item.result(False)
+    result.pop('changed')
+    result['dest'] = result.pop('path')
+    if not item.path:
+        return dict(changed=False, **result)
+    if item.state == 'present' and not os.path.isdir(os.path.dirname(item.path) or '.'):
+        raise TaskFailed('%s: the directory of dest %s does not exist; create it first' % (item.domain, item.path))
+    changed, diff, backup_file = apply(module, item, params['backup'])
+    if backup_file:
+        result['backup_file'] = backup_file
+    if diff and module._diff:
+        result['diff'] = diff
+    return dict(changed=changed, **result)
+
+
+def _run_batch(module):
+    params = module.params
+    directory = params['dest']
+    if not directory:
+        raise TaskFailed('policies needs dest: the directory that holds <domain>.txt files')
+    # The items are domain items of the collection's one inventory shape:
+    # the keys of other consumers pass, a typo is refused naming the closest key.
+    specs, errors = check_items(params['policies'], POLICY, 'policies')
+    if not errors:
+        specs = [dict(spec, max_age=DEFAULT_MAX_AGE) if spec.get('max_age') is None else spec for spec in specs]
+        planned, errors = plan_many(specs, lambda domain: os.path.join(directory, '%s.txt' % domain))
+    if errors:
+        raise TaskFailed('%d invalid polic%s, nothing written:\n- %s'
+                         % (len(errors), 'y' if len(errors) == 1 else 'ies', '\n- '.join(errors)),
+                         errors=errors)
+    if not os.path.isdir(directory) and not module.check_mode:
+        raise TaskFailed('dest %s is not a directory; create it first' % directory)
+    results = []
+    diffs = []
+    changed_any = False
+    for item in planned:
+        for warning in item.warnings:
+            module.warn(warning)
+        if os.path.isdir(directory):
+            changed, diff, dummy = apply(module, item, params['backup'])
+        else:
+            # Check mode on a fresh host: the directory would be created first.
+            changed, diff = item.state == 'present', None
+        changed_any = changed_any or changed
+        if diff:
+            diffs.append(diff)
+        results.append(item.result(changed))
+    result = {'changed': changed_any, 'policies': results}
+    if module._diff:
+        result['diff'] = diffs
+    return result

@@ -14,7 +14,9 @@ import time
 import pytest
 
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._module import TaskFailed
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._findings import (
+    conclude,
     dedupe,
     domain_status,
     failure_message,
@@ -540,3 +542,56 @@ def test_write_report_is_idempotent_and_respects_check_mode(tmp_path):
     assert oct((tmp_path / 'report.json').stat().st_mode & 0o777) == '0o644'
     with pytest.raises(MtaStsError, match='does not exist'):
         write_report(str(tmp_path / 'missing' / 'r.json'), 'x')
+
+
+# ---------------------------------------------------------------------------
+# The verify module's conclusion: report and verdict
+
+
+STATS = {'attempts': 1, 'dns_queries': 9, 'mx_probes': 2, 'elapsed': 0.5}
+
+
+def test_conclude_writes_the_report_once_then_is_unchanged(tmp_path):
+    results = [result('a.example', [WARN])]
+    path = str(tmp_path / 'report.md')
+    first = conclude(results, STATS, 'error', path, 'markdown')
+    assert first['changed'] is True and first['report'] == path
+    assert first['summary']['warning'] == 1 and first['summary']['dns_queries'] == 9
+    written = (tmp_path / 'report.md').read_text()
+    assert 'a.example' in written
+    # Another run with other timings writes nothing: the report has none.
+    again = conclude(results, dict(STATS, elapsed=9.9), 'error', path, 'markdown')
+    assert again['changed'] is False
+    assert (tmp_path / 'report.md').read_text() == written
+
+
+def test_conclude_check_mode_writes_no_report(tmp_path):
+    output = conclude([result('a.example', [])], STATS, 'error', str(tmp_path / 'r.json'), 'json', check_mode=True)
+    assert output['changed'] is True
+    assert not (tmp_path / 'r.json').exists()
+
+
+def test_conclude_without_report_is_never_changed():
+    output = conclude([result('a.example', [])], STATS, 'error')
+    assert output['changed'] is False and 'report' not in output
+
+
+@pytest.mark.parametrize('fail_on, fails_task', [('error', True), ('warning', True), ('never', False)])
+def test_conclude_fails_under_fail_on_with_the_whole_result(tmp_path, fail_on, fails_task):
+    results = [result('a.example', []), result('b.example', [ERR], gets=False)]
+    path = str(tmp_path / 'r.json')
+    if not fails_task:
+        assert conclude(results, STATS, fail_on, path, 'json')['summary']['error'] == 1
+        return
+    with pytest.raises(TaskFailed) as err:
+        conclude(results, STATS, fail_on, path, 'json')
+    assert err.value.msg == failure_message(results, fail_on)
+    assert err.value.result['domains'] == results and err.value.result['report'] == path
+    assert (tmp_path / 'r.json').exists()  # the report is written before the verdict
+
+
+def test_conclude_reports_a_report_it_cannot_write(tmp_path):
+    with pytest.raises(TaskFailed) as err:
+        conclude([result('a.example', [])], STATS, 'error', str(tmp_path / 'no' / 'r.json'), 'json')
+    assert err.value.msg.startswith('cannot write the report %s' % (tmp_path / 'no' / 'r.json'))
+    assert err.value.result['domains'][0]['domain'] == 'a.example'
