@@ -7,6 +7,7 @@ idempotency, check mode writing nothing, and every refusal."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 
@@ -107,3 +108,13 @@ def test_batch_lists_every_error_and_writes_nothing(run_module, tmp_path):
 def test_batch_needs_dest(run_module):
     result = run_module(main, dict(policies=[dict(domain='a.example', mode='enforce', mx=['mx.a.example'])]))
     assert result['failed'] and 'policies needs dest' in result['msg']
+
+
+def test_batch_refuses_an_item_with_a_secret_and_never_shows_it(run_module, tmp_path):
+    secret = 'c2VjcmV0LXNlY3JldC1zZWNyZXQ='
+    policies = [dict(domain='a.example', mode='enforce', mx=['mx.a.example'],
+                     dns=dict(server='127.0.0.1', key_name='k', key_secret=secret))]
+    result = run_module(main, dict(policies=policies, dest=str(tmp_path)))
+    assert result['failed'] and 'a.example' in result['msg']
+    assert secret not in json.dumps(result)
+    assert os.listdir(str(tmp_path)) == []
