@@ -24,6 +24,10 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records imp
     render_sts_record,
     render_tlsrpt_record,
 )
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._policy_host_plan import (
+    PlanError,
+    plan_policy_host,
+)
 
 
 def _text(value, name):
@@ -78,6 +82,15 @@ def tlsrpt_record(rua):
     return _call('tlsrpt_record', render_tlsrpt_record, rua)
 
 
+def policy_host_plan(domains, cert_source='acme', cert_file='', key_file='', cert_dir='/var/lib/mta-sts/certs',
+                     san_limit=100):
+    try:
+        return plan_policy_host(domains, cert_source=cert_source, cert_file=cert_file or '',
+                                key_file=key_file or '', cert_dir=cert_dir, san_limit=san_limit)
+    except PlanError as exc:
+        raise AnsibleFilterError('policy_host_plan: %s' % exc) from None
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -89,4 +102,5 @@ class FilterModule:
             'sts_record': sts_record,
             'parse_tlsrpt_record': parse_tlsrpt_record,
             'tlsrpt_record': tlsrpt_record,
+            'policy_host_plan': policy_host_plan,
         }
