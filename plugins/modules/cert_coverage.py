@@ -48,6 +48,12 @@ options:
         type: list
         elements: str
         required: true
+      source:
+        description:
+          - Where the certificate comes from (for example C(files), C(acme), C(selfsigned)), echoed in
+            the result and matched by O(require_complete_sources).
+        type: str
+        version_added: 0.2.0
   min_days:
     description:
       - A certificate with fewer days of validity left is reported with C(renew=true).
@@ -59,6 +65,15 @@ options:
         key and covers all its names.
     type: bool
     default: false
+  require_complete_sources:
+    description:
+      - Like O(require_complete), for the certificates whose O(certificates[].source) is listed
+        only. The M(mailsec.mta_sts.policy_host) role checks every certificate in one task and
+        requires the ones given as files to be complete, since it cannot make them itself.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
 attributes:
   check_mode:
     support: full
@@ -120,6 +135,11 @@ certificates:
       description: The O(certificates[].key).
       type: str
       sample: /etc/ssl/mta-sts/example.com.key
+    source:
+      description: The O(certificates[].source), or null.
+      type: str
+      sample: files
+      version_added: 0.2.0
     exists:
       description: Whether the certificate file exists.
       type: bool
@@ -207,9 +227,11 @@ def main():
                 cert=dict(type='path', required=True),
                 key=dict(type='path', required=True, no_log=False),
                 names=dict(type='list', elements='str', required=True),
+                source=dict(type='str'),
             )),
             min_days=dict(type='int', default=0),
             require_complete=dict(type='bool', default=False),
+            require_complete_sources=dict(type='list', elements='str', default=[]),
         ),
         supports_check_mode=True,
     )
@@ -225,9 +247,10 @@ def main():
         except OSError as exc:
             module.fail_json(msg='certificate %s: cannot read %s' % (item['id'], exc))
         result = inspect_certificate(cert_pem, key_pem, item['names'], min_days=module.params['min_days'])
-        result.update(id=item['id'], cert=item['cert'], key=item['key'])
+        result.update(id=item['id'], cert=item['cert'], key=item['key'], source=item['source'])
         results.append(result)
-        if not result['complete']:
+        required = module.params['require_complete'] or item['source'] in module.params['require_complete_sources']
+        if required and not result['complete']:
             failures.append('%s (%s, key %s): %s' % (item['id'], item['cert'], item['key'], '; '.join(result['problems'])))
 
     output = dict(
@@ -236,7 +259,7 @@ def main():
         usable=[r['id'] for r in results if r['usable']],
         renew=[r['id'] for r in results if r['renew']],
     )
-    if failures and module.params['require_complete']:
+    if failures:
         module.fail_json(
             msg='%d certificate(s) cannot serve their MTA-STS policy hosts, %s: %s. '
                 'Fix: give a certificate and matching key whose SAN DNS names include every '
