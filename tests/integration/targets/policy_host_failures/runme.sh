@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Failures of the policy_host role: bad input stops it before any change; a
-# certificate that does not cover a name is refused before nginx uses it; a
-# configuration nginx refuses (invalid directive, address in use) fails the
-# role while the host keeps serving the previous policies.
+# Failures of the policy_host role: an unknown OS family or bad input stops
+# it before any change; a certificate that does not cover a name is refused
+# before nginx uses it; a configuration nginx refuses (invalid directive,
+# address in use) fails the role while the host keeps serving the previous
+# policies.
 set -eux
 
 cleanup() {
@@ -10,4 +11,5 @@ cleanup() {
 }
 trap 'cleanup "$@"' EXIT
 
+ansible-playbook unsupported_os.yml "$@"
 ansible-playbook failures.yml "$@"
