@@ -21,10 +21,10 @@ library only.
 
 from __future__ import annotations
 
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._inventory import CERT_SOURCES, ROLE, check_items
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import DEFAULT_MAX_AGE
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._policy_files import plan_many
 
-CERT_SOURCES = ('acme', 'files', 'selfsigned')
 # Sources whose certificates the host makes itself, in the order they are made.
 GENERATED_SOURCES = ('selfsigned', 'acme')
 # The keys of a domain item that shape its policy file.
@@ -79,11 +79,13 @@ def _group_generated(source, names, cert_dir, san_limit):
 
 
 def plan_policy_host(domains, cert_source='acme', cert_file='', key_file='', cert_dir='/var/lib/mta-sts/certs',
-                     san_limit=100):
+                     san_limit=100, option='policy_host_domains'):
     """Plan the policies and certificate groups of a policy host.
 
-    ``domains`` is a list of domain items; each may override ``cert_source``,
-    ``cert_file`` and ``key_file``. Returns ``{'policies': [...], 'groups':
+    ``domains`` is a list of domain items in the collection's one inventory
+    shape (``model/_inventory.py``): keys of other consumers pass, a typo is
+    refused naming the closest key; ``option`` names the list in messages.
+    Each item may override ``cert_source``, ``cert_file`` and ``key_file``. Returns ``{'policies': [...], 'groups':
     [...]}``: ``policies`` are the items' policy keys (for the ``policy``
     module), ``groups`` are ``{id, source, cert, key, names}`` for every
     certificate the served names need (domains with ``state: absent`` need
@@ -100,9 +102,8 @@ def plan_policy_host(domains, cert_source='acme', cert_file='', key_file='', cer
         san_limit = 0
     if san_limit < 1:
         problems.append('the SAN limit must be a whole number of 1 or more')
-    for index, item in enumerate(domains):
-        if not isinstance(item, dict) or not item.get('domain'):
-            problems.append('item %d has no domain: every item needs at least "domain"' % index)
+    domains, errors = check_items(domains, ROLE, option)
+    problems.extend(errors)
     if problems:
         raise PlanError(problems)
 
@@ -117,10 +118,8 @@ def plan_policy_host(domains, cert_source='acme', cert_file='', key_file='', cer
         if policy.state != 'present':
             continue
         name = 'mta-sts.' + policy.domain
-        source = item.get('cert_source') or cert_source
-        if source not in CERT_SOURCES:
-            problems.append('%s, cert_source: %r is not one of %s' % (policy.domain, source, ', '.join(CERT_SOURCES)))
-        elif source == 'files':
+        source = item.get('cert_source') or cert_source  # an item's value was checked by check_items
+        if source == 'files':
             files.append((name, item.get('cert_file') or cert_file, item.get('key_file') or key_file))
         else:
             generated[source].append(name)

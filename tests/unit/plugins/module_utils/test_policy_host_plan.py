@@ -62,7 +62,8 @@ def test_absent_domains_need_no_certificate_but_keep_their_policy_item():
 
 def test_policies_keep_only_policy_keys_and_default_max_age():
     plan = plan_policy_host([{'domain': 'a.example', 'mode': 'testing', 'mx': ['mx.a.example'],
-                              'cert_source': 'selfsigned', 'tlsrpt_rua': ['mailto:r@a.example']}])
+                              'cert_source': 'selfsigned', 'tlsrpt_rua': ['mailto:r@a.example'],
+                              'dns': {'provider': 'none'}}])
     assert plan['policies'] == [{'domain': 'a.example', 'mode': 'testing', 'mx': ['mx.a.example'],
                                  'max_age': 604800}]
 
@@ -72,10 +73,11 @@ def test_policies_keep_only_policy_keys_and_default_max_age():
     ([item('a.example'), item('A.example.')], {}, ['listed twice']),
     ([item('a.example', cert_source='files')], {}, ['a.example', 'cert_file and key_file']),
     ([item('a.example', cert_source='files', cert_file='/c.crt')], {}, ['a.example: cert_source files needs key_file']),
-    ([item('a.example', cert_source='letsencrypt')], {}, ["a.example, cert_source: 'letsencrypt'"]),
+    ([item('a.example', cert_source='letsencrypt')], {}, ['a.example', 'cert_source', 'letsencrypt']),
     ([item('a.example')], {'cert_source': 'nope'}, ["cert_source 'nope'"]),
     ([item('a.example')], {'san_limit': 0}, ['SAN limit']),
-    ([{'mode': 'enforce'}], {}, ['item 0 has no domain']),
+    ([{'mode': 'enforce'}], {}, ['policy_host_domains[0]', 'no "domain"']),
+    ([item('a.example', cert_flie='/c.crt')], {}, ['a.example', 'cert_flie', 'did you mean "cert_file"']),
 ])
 def test_every_problem_is_named_and_nothing_is_planned(domains, kwargs, fragments):
     with pytest.raises(PlanError) as caught:
