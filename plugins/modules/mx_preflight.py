@@ -9,7 +9,7 @@ module: mx_preflight
 short_description: Check that every live MX is covered by a new MTA-STS policy and offers valid STARTTLS
 version_added: 0.2.0
 description:
-  - Run it before serving a policy in C(enforce) mode, as the collection's deploy playbook does: a
+  - Run it before serving a policy in C(enforce) mode, as the collection's deploy playbook does. A
     sender that holds an C(enforce) policy refuses to deliver to an MX host that the policy does not
     list (RFC 8461 section 4.1) or whose STARTTLS certificate it cannot validate (section 4.2).
   - For each domain, looks up the MX records as they are now, matches every MX host against the
@@ -92,7 +92,7 @@ domains:
           rule: D2
           problem: the certificate has expired (certificate has expired)
 problems:
-  description: Every problem as one line, C(<domain>: MX <host> (<address>): <problem> (rule <id>)).
+  description: "Every problem as one line: C(<domain>: MX <host> (<address>): <problem> (rule <id>))."
   returned: always
   type: list
   elements: str

@@ -10,7 +10,7 @@ short_description: Wait until every address of the policy hosts serves the new M
 version_added: 0.2.0
 description:
   - Run it after changing the policy hosts and before publishing the new id in DNS, as the
-    collection's deploy playbook does: a sender that sees a new id fetches the policy once, from
+    collection's deploy playbook does. A sender that sees a new id fetches the policy once, from
     whichever address DNS gives it, and caches what it got (RFC 8461 section 3.3).
   - Connects to each address in O(addresses) directly (DNS is not asked), on port 443, with SNI and
     certificate checks for C(mta-sts.<domain>), fetches C(/.well-known/mta-sts.txt) and compares the
