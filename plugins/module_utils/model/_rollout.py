@@ -349,7 +349,7 @@ def plan_rollout(domains, states=None, now=None, action='deploy', retire=None, u
                           field='mta_sts_domains')
 
     new_state = {'version': STATE_VERSION, 'domains': {}}
-    role_items, served, publish, verify, notes = [], [], [], [], []
+    role_items, served, publish, verify, notes, summary = [], [], [], [], [], []
     enforce, to_enforce, removed = [], [], []
     for spec in checked:
         domain = spec['domain']
@@ -407,6 +407,7 @@ def plan_rollout(domains, states=None, now=None, action='deploy', retire=None, u
         role_item = {k: spec['item'][k] for k in ROLE_KEYS if k in spec['item']}
         role_item['domain'] = domain
         if state_word == 'absent':
+            summary.append('%s: records and policy removed' % domain)
             role_items.append({'domain': domain, 'state': 'absent'})
             publish.append({'domain': domain, 'state': 'absent', 'dns': spec['dns'],
                             'secret_from': spec['secret_from'], 'tlsrpt_rua': None, 'policy_id': None,
@@ -422,6 +423,9 @@ def plan_rollout(domains, states=None, now=None, action='deploy', retire=None, u
             role_items.append(role_item)
             served.append(policy)
             changed = before.get('policy_id') != policy['policy_id']
+            summary.append('%s: %s, mx %s, max_age %d, id %s (%s)' % (
+                domain, policy['mode'], ' '.join(policy['mx']) or '-', policy['max_age'], policy['policy_id'],
+                'unchanged' if not changed else 'was %s' % before['policy_id'] if before.get('policy_id') else 'new'))
             out['served'] = {'mode': policy['mode'], 'mx': policy['mx'], 'max_age': policy['max_age'],
                              'policy_id': policy['policy_id'],
                              'since': now if changed or 'since' not in before else before['since']}
@@ -470,6 +474,7 @@ def plan_rollout(domains, states=None, now=None, action='deploy', retire=None, u
         'to_enforce': to_enforce,
         'removed': removed,
         'state': new_state,
+        'summary': summary,
         'notes': notes,
     }
 

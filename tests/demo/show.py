@@ -1,0 +1,58 @@
+"""Condense ansible-playbook output for the demo: the five steps with the
+time each began, what changed, the verify lines, the notes and the recap.
+The whole output goes to the log file given as the first argument."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+
+START = time.monotonic()
+SHOWN_TASK = re.compile(r'^TASK \[(Step \d/5: [^\]]*|The policies this run serves|One line per domain|What happened[^\]]*)\]')
+QUOTED = re.compile(r'^\s+"(.*)",?$')
+
+
+def main(log_path):
+    task = None
+    in_msg = False
+    with open(log_path, 'w') as log:
+        for line in sys.stdin:
+            log.write(line)
+            log.flush()
+            stamp = '%6.1fs' % (time.monotonic() - START)
+            if line.startswith('TASK ['):
+                match = SHOWN_TASK.match(line)
+                task = match.group(1) if match else None
+                in_msg = False
+                if task and task.startswith('Step'):
+                    print('%s  %s' % (stamp, task), flush=True)
+                elif task and task.startswith('The policies'):
+                    print('%s  Plan: the policies this run serves (domain | mode | mx | max_age | id)' % stamp,
+                          flush=True)
+                continue
+            if line.startswith('PLAY RECAP'):
+                print('  recap:', flush=True)
+                task = 'recap'
+                continue
+            if task == 'recap' and line.strip():
+                print('    ' + re.sub(r'\s+(unreachable|skipped|rescued|ignored)=\d+', '', line.strip()), flush=True)
+                continue
+            if line.startswith(('fatal:', 'failed:')) or '"msg":' in line and 'FAILED' in line:
+                print('  ' + line.rstrip()[:600], flush=True)
+                continue
+            if task and line.startswith('changed:'):
+                print('          changed: %s' % line.split('[', 1)[1].split(']', 1)[0], flush=True)
+            if task and '"msg": [' in line:
+                in_msg = True
+                continue
+            if in_msg:
+                match = QUOTED.match(line)
+                if match:
+                    print('          ' + match.group(1).replace('\\"', '"'), flush=True)
+                elif line.strip().startswith(']'):
+                    in_msg = False
+
+
+if __name__ == '__main__':
+    main(sys.argv[1])
