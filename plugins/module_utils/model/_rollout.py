@@ -29,6 +29,11 @@ import datetime
 import re
 
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._inventory import (
+    PLAYBOOKS,
+    check_dns,
+    check_item,
+)
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import (
     DEFAULT_MAX_AGE,
     normalize_domain,
@@ -208,8 +213,11 @@ def _dns_settings(item, default, index, errors):
 
 def _check_item(item, index, errors):
     field = 'mta_sts_domains[%d]' % index
-    if not isinstance(item, dict) or not item.get('domain'):
-        errors.append('%s: must be a dict with at least "domain"' % field)
+    try:
+        # The one inventory shape: unknown keys (typos) refused, naming the closest.
+        check_item(item, PLAYBOOKS, field)
+    except MtaStsError as exc:
+        errors.append(str(exc))
         return None
     try:
         domain = normalize_domain(item['domain'])
@@ -312,6 +320,12 @@ def plan_rollout(domains, states=None, now=None, action='deploy', retire=None, u
         raise MtaStsError('mta_sts_domains must be a non-empty list of domain items',
                           field='mta_sts_domains', hint='see docs/playbooks.md for the inventory shape')
     retire_max_age = validate_max_age(retire_max_age)
+    if dns_default:
+        try:
+            check_dns(dns_default, None, 'mta_sts_dns', allow_secret=True)
+        except MtaStsError as exc:
+            errors.append(str(exc))
+            dns_default = {}
     checked = []
     seen = set()
     for index, item in enumerate(domains):

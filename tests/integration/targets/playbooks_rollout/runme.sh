@@ -63,7 +63,7 @@ webroot_file() { echo "$BASE/$1/policies/$2.txt"; }
 # --- 1. Refusals: nothing changes --------------------------------------------
 before="$(snapshot)"
 expect_failure typo mailsec.mta_sts.deploy -e @vars/typo.yml "$@"
-grep -q "deploy-a.test, mta_sts_domains\[0\].mode: mode 'enforced' is not one of" "$OUT/typo.log"
+grep -q 'deploy-a.test, mta_sts_domains\[0\]: unknown key \\"mdoe\\" (did you mean \\"mode\\"?)' "$OUT/typo.log"
 
 expect_failure refuse mailsec.mta_sts.deploy -e @vars/refuse.yml "$@"
 grep -q "Preflight refused, nothing changed" "$OUT/refuse.log"

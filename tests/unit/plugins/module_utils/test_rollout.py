@@ -106,7 +106,7 @@ def test_every_bad_input_is_named_at_once():
 
 
 @pytest.mark.parametrize('dns, message', [
-    ({'provider': 'route53'}, "dns.provider 'route53' is not one of rfc2136, none, tasks"),
+    ({'provider': 'route53'}, 'dns.provider is "route53", not one of rfc2136, none, tasks'),
     ({'provider': 'rfc2136', 'server': None}, 'needs dns.server'),
     ({'provider': 'tasks'}, 'needs dns.tasks'),
 ])
@@ -226,3 +226,12 @@ def test_verify_expectations_follow_the_inventory():
         {'domain': 'a.example', 'mode': 'enforce', 'tlsrpt_rua': ['mailto:r@a.example'], 'policy_id': '20261201'},
         {'domain': 'b.example', 'mode': 'none'},
     ]
+
+
+def test_a_typo_in_a_key_is_refused_naming_the_closest_key():
+    items = domains()
+    items[1]['mdoe'] = items[1].pop('mode')
+    with pytest.raises(MtaStsError, match=r'b.example, mta_sts_domains\[1\]: unknown key "mdoe" \(did you mean "mode"\?\)'):
+        run(items)
+    with pytest.raises(MtaStsError, match=r'mta_sts_dns: unknown key "dns.sever" \(did you mean "dns.server"\?\)'):
+        run(domains(), dns_default={'provider': 'rfc2136', 'sever': 'ns1.example'})
