@@ -15,6 +15,7 @@ QUOTED = re.compile(r'^\s+"(.*)",?$')
 
 def main(log_path):
     task = None
+    heading = None
     in_msg = False
     with open(log_path, 'w') as log:
         for line in sys.stdin:
@@ -25,12 +26,16 @@ def main(log_path):
                 match = SHOWN_TASK.match(line)
                 task = match.group(1) if match else None
                 in_msg = False
+                # Printed once the task runs on some host (skipped ones stay quiet).
+                heading = None
                 if task and task.startswith('Step'):
-                    print('%s  %s' % (stamp, task), flush=True)
+                    heading = '%s  %s' % (stamp, task)
                 elif task and task.startswith('The policies'):
-                    print('%s  Plan: the policies this run serves (domain | mode | mx | max_age | id)' % stamp,
-                          flush=True)
+                    heading = '%s  Plan: the policies this run serves' % stamp
                 continue
+            if heading and line.startswith(('ok:', 'changed:', 'fatal:', 'failed:')):
+                print(heading, flush=True)
+                heading = None
             if line.startswith('PLAY RECAP'):
                 print('  recap:', flush=True)
                 task = 'recap'
