@@ -21,6 +21,7 @@ import asyncio
 import gzip
 import json
 import logging
+import re
 import signal
 import socket
 import ssl
@@ -76,8 +77,15 @@ async def client_left(reader: asyncio.StreamReader, seconds: float) -> bool:
     return not data
 
 
-async def play_https(spec: dict, body: bytes, reader: asyncio.StreamReader,
-                     writer: asyncio.StreamWriter) -> None:
+def body_for(spec: dict, request: bytes) -> bytes:
+    """The policy of the domain the request names (Host), as domains of a
+    generated group share one hostile address; the first one's otherwise."""
+    match = re.search(rb"(?im)^host:[ \t]*([^\r\n:]+)", request)
+    name = match.group(1).decode("latin-1").strip().lower() if match else ""
+    return Path(spec["bodies"].get(name) or next(iter(spec["bodies"].values()))).read_bytes()
+
+
+async def play_https(spec: dict, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     behaviour = spec["behaviour"]
     if behaviour == "tls-close":
         return  # the handshake is done; close at once
@@ -86,7 +94,8 @@ async def play_https(spec: dict, body: bytes, reader: asyncio.StreamReader,
         await writer.drain()
         await client_left(reader, 2.0)
         return
-    await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=READ_LIMIT)
+    request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=READ_LIMIT)
+    body = body_for(spec, request)
     plain = ("Content-Type: text/plain",)
     length = f"Content-Length: {len(body)}"
     if behaviour == "conn-close":
@@ -142,9 +151,8 @@ async def play_https(spec: dict, body: bytes, reader: asyncio.StreamReader,
 
 
 async def serve_https(spec: dict, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    body = Path(spec["body"]).read_bytes()
     try:
-        await play_https(spec, body, reader, writer)
+        await play_https(spec, reader, writer)
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError,
             ConnectionError, ssl.SSLError):
         pass
@@ -160,7 +168,7 @@ async def serve_https(spec: dict, reader: asyncio.StreamReader, writer: asyncio.
 BLOCKING_PLAYS = ("tls-alert", "tls-old", "reset")
 
 
-def reset_play(tls: ssl.SSLSocket, body: bytes) -> None:
+def reset_play(tls: ssl.SSLSocket, spec: dict) -> None:
     tls.settimeout(READ_LIMIT)
     request = b""
     while b"\r\n\r\n" not in request:
@@ -168,6 +176,7 @@ def reset_play(tls: ssl.SSLSocket, body: bytes) -> None:
         if not chunk:
             return
         request += chunk
+    body = body_for(spec, request)
     tls.sendall(head("200 OK", "Content-Type: text/plain", f"Content-Length: {len(body) + 500}") + body[:10])
     time.sleep(0.1)
     tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -175,14 +184,13 @@ def reset_play(tls: ssl.SSLSocket, body: bytes) -> None:
 
 def serve_blocking(spec: dict, context: ssl.SSLContext) -> socket.socket:
     listener = socket.create_server((spec["address"], 443))
-    body = Path(spec["body"]).read_bytes()
 
     def one(conn: socket.socket) -> None:
         conn.settimeout(READ_LIMIT)
         try:
             with context.wrap_socket(conn, server_side=True) as tls:
                 # Only the reset gets here: the other plays fail the handshake.
-                reset_play(tls, body)
+                reset_play(tls, spec)
         except (ssl.SSLError, OSError):
             pass
         finally:

@@ -304,8 +304,8 @@ class Lab:
 
     def _write_hostile_config(self, certs: CertStore) -> Path | None:
         """Listeners of hostile.py: one per hostile policy address (every domain
-        on it gets the same play, under one certificate naming them all) and
-        one per hostile MX host."""
+        on it gets the same play, under one certificate naming them all, with
+        its own policy chosen by the Host header) and one per hostile MX host."""
         world = self.world
         by_address: dict[str, list] = {}
         for host in world.hostile_policy_hosts:
@@ -317,11 +317,14 @@ class Lab:
             if len(hosts) > 1:
                 spec = CertSpec([h.name for h in hosts], expired=spec.expired)
             cert, key = certs.issue(spec)
-            bodies.mkdir(parents=True, exist_ok=True)
-            body = bodies / f"{address}.txt"
-            body.write_bytes(hosts[0].body)
+            paths = {}
+            for host in hosts:
+                path = bodies / host.domain / "mta-sts.txt"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(host.body)
+                paths[host.name] = str(path)
             https.append({"address": address, "behaviour": hosts[0].hostile, "cert": str(cert),
-                          "key": str(key), "body": str(body), "names": [h.name for h in hosts]})
+                          "key": str(key), "bodies": paths})
         smtp = []
         for host in world.mx_hosts.values():
             if host.server != "hostile":

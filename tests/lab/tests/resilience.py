@@ -86,9 +86,9 @@ def build_scenario(domains: int, share: float, seed: int) -> tuple[dict, dict[st
     chosen = rng.sample(mixed, max(1, round(domains * share)))
     bad = {name: rng.choice(plays()) for name in sorted(chosen)}
     mx_hosts = {host: {"address": f"127.0.2.{100 + i}"} for i, host in enumerate(GOOD_MX)}
-    # One policy text for every domain whose MX is a good one: the hostile
-    # server serves one body per address, whichever domain asks.
-    good_policy = {"address": "127.0.1.200", "mx": [f"*.{ZONE}"]}
+    # Each domain's policy lists its own MX; domains sharing a hostile address
+    # get their own policy there too (chosen by Host).
+    good_policy = {"address": "127.0.1.200"}
     hostile_address = {}
     entries = {}
     for index, name in enumerate(f"b{n:0{width}d}.{ZONE}" for n in range(1, domains + 1)):
@@ -114,7 +114,6 @@ def build_scenario(domains: int, share: float, seed: int) -> tuple[dict, dict[st
                             else {"server": "hostile", "behaviour": play})
                 mx_hosts[host] = spec
                 entry["mx"] = [host]
-                entry["policy"] = {"address": good_policy["address"]}  # mx: the MX list
                 next_mx += 1
         entries[name] = entry
     scenario = {"zones": ["lab.test", ZONE], "mx_hosts": mx_hosts, "domains": entries}
