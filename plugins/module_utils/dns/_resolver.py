@@ -30,6 +30,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 try:
     import dns.exception
@@ -246,8 +248,16 @@ class RunResolver:
         seen = [name]
         current = name
         notes = []
+        # One question, aliases included, takes at most `timeout`.
+        deadline = time.monotonic() + self.timeout
         while True:
-            step = self._steps.get((current, rdtype), lambda current=current: self._step(current, rdtype))
+            budget = deadline - time.monotonic()
+            if budget <= 0:
+                return Answer(name, rdtype, 'error', cnames=cnames, notes=notes,
+                              error='no answer within %gs while following aliases (%s -> %s)'
+                              % (self.timeout, ' -> '.join(cnames), current.rstrip('.')))
+            step = self._steps.get((current, rdtype),
+                                   lambda current=current, budget=budget: self._step(current, rdtype, budget))
             cnames.extend(step.cnames)
             notes.extend(step.notes)
             if step.loop:
@@ -268,16 +278,16 @@ class RunResolver:
             seen.append(step.target)
             current = step.target
 
-    def _step(self, name, rdtype):
+    def _step(self, name, rdtype, budget):
         if self.authoritative:
-            return self._step_authoritative(name, rdtype)
-        return self._step_resolver(name, rdtype)
+            return self._step_authoritative(name, rdtype, budget)
+        return self._step_resolver(name, rdtype, budget)
 
     # -- system resolver or given servers ---------------------------------
 
-    def _step_resolver(self, name, rdtype):
+    def _step_resolver(self, name, rdtype, budget):
         try:
-            result = self._base.resolve(name, rdtype, raise_on_no_answer=False, search=False)
+            result = self._base.resolve(name, rdtype, raise_on_no_answer=False, search=False, lifetime=budget)
         except dns.resolver.NXDOMAIN:
             return _Step('nxdomain')
         except dns.resolver.NoNameservers as exc:
@@ -314,16 +324,22 @@ class RunResolver:
                               hint='check the NS records of the zone and their A/AAAA records')
         return zone.to_text(), servers
 
-    def _step_authoritative(self, name, rdtype):
+    def _step_authoritative(self, name, rdtype, budget):
         try:
             zone, servers = self._zone_servers(name)
         except (dns.exception.DNSException, MtaStsError) as exc:
             return _Step('error', error='no authoritative servers found: %s' % _short_error(exc))
-        request = dns.message.make_query(name, rdtype)
-        request.flags &= ~dns.flags.RD
-        outcomes = []
-        for host, address in servers:
-            outcomes.append((host, address, self._ask_server(request, zone, host, address, name, rdtype)))
+        timeout = min(self.timeout, budget)
+
+        def ask(server):
+            return server[0], server[1], self._ask_server(zone, server[1], name, rdtype, timeout)
+
+        if len(servers) == 1:
+            outcomes = [ask(servers[0])]
+        else:
+            # All at once: a dead server costs one timeout, not one per server.
+            with ThreadPoolExecutor(max_workers=min(len(servers), 8)) as pool:
+                outcomes = list(pool.map(ask, servers))
         usable = [item for item in outcomes if item[2].status != 'error']
         if not usable:
             return _Step('error', error='no authoritative server of %s answered: %s' % (
@@ -342,19 +358,23 @@ class RunResolver:
                                            'status': other.status, 'values': _values(other)})
         return step
 
-    def _ask_server(self, request, zone, host, address, name, rdtype):
+    def _ask_server(self, zone, address, name, rdtype, timeout):
         with self._silent_lock:
             silent = address in self._silent
         if silent:
             return _Step('error', error='no answer (it timed out earlier in this run)')
+        request = dns.message.make_query(name, rdtype)
+        request.flags &= ~dns.flags.RD
+        deadline = time.monotonic() + timeout
         try:
-            response = dns.query.udp(request, address, port=self.ns_port, timeout=self.timeout)
+            response = dns.query.udp(request, address, port=self.ns_port, timeout=timeout)
             if response.flags & dns.flags.TC:
-                response = dns.query.tcp(request, address, port=self.ns_port, timeout=self.timeout)
+                response = dns.query.tcp(request, address, port=self.ns_port,
+                                         timeout=max(deadline - time.monotonic(), 0.001))
         except dns.exception.Timeout:
             with self._silent_lock:
                 self._silent.add(address)
-            return _Step('error', error='no answer within %gs' % self.timeout)
+            return _Step('error', error='no answer within %gs' % round(timeout, 2))
         except (dns.exception.DNSException, OSError) as exc:
             return _Step('error', error=_short_error(exc))
         rcode = response.rcode()

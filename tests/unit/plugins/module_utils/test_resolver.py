@@ -706,3 +706,11 @@ def test_authoritative_truncated_answer_is_asked_again_over_tcp(servers):
     answer = finish(_auth_resolver(base).query, '_mta-sts.stale.test', 'TXT')
     assert answer.ok and answer.notes == [] and answer.disagreements == []
     assert [q[0] for q in ns2.asked if q[1] == '_mta-sts.stale.test.'] == ['udp', 'tcp']
+
+
+def test_a_silent_server_in_the_middle_of_a_chain_ends_the_question(servers):
+    # The whole question, aliases included, shares one timeout.
+    server = servers([chain_zone(3)], behaviour={'h2.chain.test.': 'silent'})
+    answer = finish(RunResolver([server.spec], timeout=0.5).query, 'start.chain.test', 'TXT')
+    assert answer.failed and 'no answer within' in answer.error
+    assert answer.cnames == ['start.chain.test', 'h1.chain.test']
