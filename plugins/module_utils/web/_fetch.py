@@ -40,7 +40,8 @@ MAX_INTERIM = 8           # 1xx answers accepted before the final one
 USER_AGENT = 'mailsec.mta_sts-verify'
 HTTPS_PORT = 443
 
-_STATUS_LINE = re.compile(r'HTTP/(\d)\.(\d) ([0-9]{3})(?: ([^\r\n]*))?\r?\n\Z')
+_STATUS_LINE = re.compile(r'HTTP/([0-9])\.([0-9]) ([0-9]{3})(?: ([^\r\n]*))?\r?\n\Z')
+_DIGITS = re.compile(r'[0-9]{1,18}\Z')  # str.isdigit() also takes '²', which int() refuses
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 _CHUNK_SIZE = re.compile(rb'[0-9A-Fa-f]{1,15}\Z')
 # Every error kind the HTTP stage can end with (see docs/verify.md).
@@ -256,7 +257,7 @@ def _read_response(reader, result, max_bytes):
         return _read_chunked(reader, max_bytes)
     lengths = {v.strip() for v in _values(headers, 'content-length') for v in v.split(',')}
     if lengths:
-        if len(lengths) > 1 or not next(iter(lengths)).isdigit():
+        if len(lengths) > 1 or not _DIGITS.match(next(iter(lengths))):
             raise FetchFailure('bad_length', 'invalid Content-Length: %s' % ', '.join(sorted(lengths)))
         length = int(next(iter(lengths)))
         result['framing'] = 'content-length'

@@ -161,6 +161,7 @@ def test_close_delimited_body_is_capped(good_tls, client):
     ([b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcdef\r\n'], 'bad_chunk'),
     ([b'HTTP/1.1 200 OK\r\nContent-Length: 5, 7\r\n\r\nabcde'], 'bad_length'),
     ([b'HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n'], 'bad_length'),
+    ([b'HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n'], 'bad_length'),  # latin-1 superscript two
     ([b'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n'], 'bad_length'),
     ([b'<html>hello</html>\r\n', 'close'], 'bad_status'),
     ([b'\x16\x03\x01garbage without a line end', 'close'], 'bad_status'),

@@ -53,7 +53,8 @@ status_lines = st.one_of(
 )
 header_values = st.one_of(
     st.sampled_from([b'text/plain', b'text/html', b'close', b'keep-alive', b'chunked', b'gzip', b'identity',
-                     b'chunked, gzip', b'0', b'5', b'-1', b'12, 12', b'12, 13', b'999999999999999999999']),
+                     b'chunked, gzip', b'0', b'5', b'-1', b'12, 12', b'12, 13', b'999999999999999999999',
+                     b'\xb2', b'1\xb9', b'+5', b' 7 ']),
     st.integers(0, 100000).map(lambda n: b'%d' % n),
     st.binary(max_size=30).filter(lambda v: b'\r' not in v and b'\n' not in v),
 )
