@@ -13,7 +13,8 @@ options:
       - Seconds allowed for each network operation.
       - A DNS question (all retries of it included), the whole policy fetch from one address
         (connect, TLS handshake, request and the complete body, a total time cap; RFC 8461
-        section 3.3 suggests one minute), and each step of an SMTP probe.
+        section 3.3 suggests one minute), and the whole STARTTLS probe of one MX address
+        (connect, greeting, EHLO, STARTTLS, handshake, EHLO again; also a total time cap).
     type: float
     default: 10
 '''
