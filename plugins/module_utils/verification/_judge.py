@@ -143,8 +143,8 @@ def judge_name_servers(answer, check, seen_notes=None):
         current = _describe_values(answer.rdtype, answer.status, _answer_values(answer))
     for other in answer.disagreements:
         what = _describe_values(answer.rdtype, other['status'], other['values'])
-        message = '%s (%s) still serves %s at %s, not %s as %s does' % (
-            other['server'], other['address'], what, name, current, answer.server)
+        message = '%s (%s) still serves %s at %s; %s serves %s' % (
+            other['server'], other['address'], what, name, answer.server, current)
         hint = ('wait until %s has the zone\'s newest serial (zone transfer), or fix its copy of the zone'
                 % other['server'])
         if check == 'sts_record':

@@ -666,8 +666,8 @@ def test_verify_reports_the_lagging_server_and_retries_until_it_agrees(servers):
     results, stats = finish(_verify_stale, base, lambda _delay: None, 0)
     [finding] = _e1(results[0])
     assert finding['severity'] == 'error'
-    assert finding['message'].startswith('ns2.stale.test (127.0.0.12) still serves id=old1 at _mta-sts.stale.test, '
-                                         'not id=new2 as ns1.stale.test (127.0.0.11) does')
+    assert finding['message'].startswith('ns2.stale.test (127.0.0.12) still serves id=old1 at _mta-sts.stale.test; '
+                                         'ns1.stale.test (127.0.0.11) serves id=new2; senders whose resolver asks it')
 
     def catch_up(_delay):
         # the secondary receives the zone transfer while verify waits
@@ -714,3 +714,20 @@ def test_a_silent_server_in_the_middle_of_a_chain_ends_the_question(servers):
     answer = finish(RunResolver([server.spec], timeout=0.5).query, 'start.chain.test', 'TXT')
     assert answer.failed and 'no answer within' in answer.error
     assert answer.cnames == ['start.chain.test', 'h1.chain.test']
+
+
+def test_verify_reports_disagreement_on_the_policy_host_and_the_mx(servers):
+    base, _ns1, ns2 = _authoritative_world(servers, stale_txt='"v=STSv1; id=new2"', stale_serial=1)
+    old = ns2.zones[0].records
+    old[(dns.name.from_text('mta-sts.stale.test.'), 'A')] = ['127.0.1.10']
+    old[(dns.name.from_text('stale.test.'), 'MX')] = ['10 old-mx.stale.test.']
+    results, _stats = finish(_verify_stale, base, lambda _delay: None, 0)
+    found = {(f['check'], f['rule'], f['severity']): f['message'] for f in results[0]['findings']
+             if 'still serves' in f['message']}
+    assert set(found) == {('policy_host', 'C1', 'error'), ('mx', 'D3', 'error')}
+    assert found[('policy_host', 'C1', 'error')].startswith(
+        'ns2.stale.test (127.0.0.12) still serves 127.0.1.10 at mta-sts.stale.test; ns1.stale.test (127.0.0.11) '
+        'serves 127.0.1.9')
+    assert found[('mx', 'D3', 'error')].startswith(
+        'ns2.stale.test (127.0.0.12) still serves 10 old-mx.stale.test. at stale.test; ns1.stale.test (127.0.0.11) '
+        'serves no MX record')
