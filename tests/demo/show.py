@@ -10,6 +10,7 @@ import time
 
 START = time.monotonic()
 SHOWN_TASK = re.compile(r'^TASK \[(Step \d/5: [^\]]*|The policies this run serves|One line per domain|What happened[^\]]*)\]')
+ROLE_TASK = re.compile(r'^TASK \[mailsec\.mta_sts\.policy_host : ([^\]]*)\]')
 QUOTED = re.compile(r'^\s+"(.*)",?$')
 
 
@@ -32,6 +33,21 @@ def main(log_path):
                     heading = '%s  %s' % (stamp, task)
                 elif task and task.startswith('The policies'):
                     heading = '%s  Plan: the policies this run serves' % stamp
+                else:
+                    role = ROLE_TASK.match(line)
+                    if role:
+                        # The role's tasks show only when they change something.
+                        task = 'role'
+                        heading = '%s    policy_host role: %s' % (stamp, role.group(1))
+                continue
+            if task == 'role':
+                if line.startswith('changed:'):
+                    if heading:
+                        print(heading, flush=True)
+                        heading = None
+                    print('          changed: %s' % line.split('[', 1)[1].split(']', 1)[0], flush=True)
+                elif line.startswith(('fatal:', 'failed:')):
+                    print('  ' + line.rstrip()[:600], flush=True)
                 continue
             if heading and line.startswith(('ok:', 'changed:', 'fatal:', 'failed:')):
                 print(heading, flush=True)

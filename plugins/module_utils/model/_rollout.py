@@ -277,7 +277,7 @@ def _plan_mx(domain, wanted, entry, now, max_age_largest, force, notes):
             if entry:
                 notes.append({'domain': domain, 'kind': 'mx_added', 'mx': name,
                               'message': '%s: %s is added to the policy; it is served first, the MX record '
-                                         'is your next step' % (domain, name)})
+                                         'is your next step: %s. MX <preference> %s.' % (domain, name, domain, name)})
         else:
             history[name]['removal_requested'] = None
     # Names served before come first, in the order they were served.
@@ -401,9 +401,10 @@ def plan_rollout(domains, states=None, now=None, action='deploy', retire=None, u
                                   'the largest max_age served, %ds, passed since %s' % (largest, iso(published)))})
             elif published is not None:
                 notes.append({'domain': domain, 'kind': 'retire_wait', 'until': allowed,
-                              'message': '%s: removal refused until %s (in %s): senders may cache a policy with '
-                                         'max_age %ds, published until %s. Run mailsec.mta_sts.retire again then '
-                                         '(or set mta_sts_force_removal=true if you know no sender cached it)'
+                              'message': '%s: removal refused until %s (in %s): a sender may hold a policy with '
+                                         'max_age %ds fetched before the mode none id went out at %s. Run '
+                                         'mailsec.mta_sts.retire again then (or set mta_sts_force_removal=true if '
+                                         'you know no sender cached it)'
                                          % (domain, iso(allowed), duration(allowed - now), largest, iso(published))})
             out['retire'] = retire_state
             policy = _policy(domain, 'none', mx, retire_max_age, None)
