@@ -202,21 +202,13 @@ renew:
   sample: []
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._io import read_if_exists
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._rules import cite
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._certs import (
     HAS_CRYPTOGRAPHY,
     inspect_certificate,
 )
-
-
-def _read(path):
-    if not os.path.exists(path):
-        return None
-    with open(path, 'rb') as handle:
-        return handle.read()
 
 
 def main():
@@ -242,8 +234,8 @@ def main():
     failures = []
     for item in module.params['certificates']:
         try:
-            cert_pem = _read(item['cert'])
-            key_pem = _read(item['key'])
+            cert_pem = read_if_exists(item['cert'])
+            key_pem = read_if_exists(item['key'])
         except OSError as exc:
             module.fail_json(msg='certificate %s: cannot read %s' % (item['id'], exc))
         result = inspect_certificate(cert_pem, key_pem, item['names'], min_days=module.params['min_days'])

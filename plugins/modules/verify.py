@@ -28,6 +28,7 @@ author:
   - mailsec.mta_sts contributors (@mailsec)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.files
   - mailsec.mta_sts.resolver
   - mailsec.mta_sts.tls_trust
   - mailsec.mta_sts.timeout
@@ -118,6 +119,8 @@ options:
       - The report holds the summary and, per domain, the status, the sender's verdict, the mode
         and the findings; no timings, so the file only changes when the findings do.
       - The file is replaced atomically; the directory must exist.
+      - The file options (O(mode), O(owner), O(group), the SELinux options and O(attributes)) apply to
+        the report. Without O(mode), the report gets mode V(0644).
     type: path
   report_format:
     description:
@@ -304,7 +307,7 @@ def main():
     )
     argument_spec.update(resolver_argument_spec())
     argument_spec.update(tls_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, add_file_common_args=True, supports_check_mode=True)
     run_task(module, run_verify)
 
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 import html
 import json
 import os
-import tempfile
 
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._io import file_arguments, update_file
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._module import TaskFailed
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import ERROR, INFO, WARNING, MtaStsError
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._rules import cite, reference
@@ -256,35 +256,17 @@ def render_report(results, summary, fmt):
     return RENDERERS[fmt](report_data(results, summary))
 
 
-def write_report(path, text, check_mode=False):
-    """Write ``text`` to ``path`` atomically if it differs. Returns changed."""
-    try:
-        with open(path, 'r', encoding='utf-8') as handle:
-            if handle.read() == text:
-                return False
-    except FileNotFoundError:
-        pass
-    except (OSError, UnicodeDecodeError):
-        pass
-    if check_mode:
-        return True
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
+def write_report(module, path, text):
+    """Make the file ``path`` hold ``text`` (UTF-8) with the module's file
+    arguments (mode 0644 unless given), writing only when it differs.
+    Returns changed; check mode writes nothing."""
+    data = text.encode('utf-8')
+    if not module.check_mode and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
         raise MtaStsError('the directory of the report %s does not exist' % path, field='report')
-    fd, tmp = tempfile.mkstemp(prefix='.mta-sts-report.', dir=directory)
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return True
+    return update_file(module, path, data, file_arguments(module, path))
 
 
-def conclude(results, stats, fail_on, report=None, fmt=None, check_mode=False):
+def conclude(module, results, stats, fail_on, report=None, fmt=None):
     """The verify module's result from the verified domains: the summary,
     the report file (written only when its text changes; the text leaves
     out the run's timings so that an unchanged deployment gives
@@ -297,7 +279,7 @@ def conclude(results, stats, fail_on, report=None, fmt=None, check_mode=False):
     if fmt:
         text = render_report(results, summary, fmt)
         try:
-            output['changed'] = write_report(report, text, check_mode)
+            output['changed'] = write_report(module, report, text)
         except (MtaStsError, OSError) as exc:
             raise TaskFailed('cannot write the report %s: %s' % (report, exc), **output) from None
         output['report'] = report

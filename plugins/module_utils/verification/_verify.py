@@ -336,4 +336,4 @@ def run_verify(module):
         )
     except MtaStsError as exc:
         raise TaskFailed(str(exc), rule=exc.rule) from None
-    return conclude(results, stats, params['fail_on'], params['report'], fmt, module.check_mode)
+    return conclude(module, results, stats, params['fail_on'], params['report'], fmt)

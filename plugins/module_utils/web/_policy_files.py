@@ -1,16 +1,17 @@
 # Copyright (c) 2026, mailsec.mta_sts contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The ``policy`` module: plan policy files, compare, write atomically,
-apply file attributes; one domain (:func:`run_policy` with ``domain``) or
+"""The ``policy`` module: plan policy files, then write each through
+common/_io.update_file (only when its bytes differ, atomically, with the
+file attributes); one domain (:func:`run_policy` with ``domain``) or
 many (with ``policies``). Private module of the mailsec.mta_sts collection;
 standard library and ansible.module_utils only (runs on the managed host)."""
 
 from __future__ import annotations
 
 import os
-import tempfile
 
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._io import file_arguments, read_if_exists, update_file
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._module import TaskFailed
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._inventory import POLICY, check_items, secrets_in
@@ -99,42 +100,10 @@ def plan_many(specs, path_for):
     return planned, errors
 
 
-def read_current(path):
-    """The bytes at ``path``, or None when there is no file."""
-    try:
-        with open(path, 'rb') as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
-def write_atomically(module, path, data):
-    """Write ``data`` to ``path`` through a temporary file in the same
-    directory and an atomic rename: readers see the old or the new file,
-    never half of one."""
-    directory = os.path.dirname(path) or '.'
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path), suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        module.atomic_move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def file_args(module, path):
-    params = dict(module.params)
-    params['mode'] = module.params.get('file_mode')
-    return module.load_file_common_arguments(params, path=path)
-
-
 def apply(module, item, backup=False):
     """Make the file of ``item`` what it should be. Returns (changed, diff,
     backup_file)."""
-    current = read_current(item.path)
+    current = read_if_exists(item.path)
     before = current.decode('utf-8', errors='replace') if current is not None else ''
     backup_file = None
     if item.state == 'absent':
@@ -148,16 +117,13 @@ def apply(module, item, backup=False):
         return True, diff, backup_file
 
     data = item.text.encode('ascii')
-    changed = current != data
     diff = None
-    if changed:
+    if current != data:
         diff = {'before_header': item.path, 'after_header': item.path, 'before': before, 'after': item.text}
-        if not module.check_mode:
-            if backup and current is not None:
-                backup_file = module.backup_local(item.path)
-            write_atomically(module, item.path, data)
-    if current is not None or not module.check_mode:
-        changed = module.set_fs_attributes_if_different(file_args(module, item.path), changed)
+        if backup and current is not None and not module.check_mode:
+            backup_file = module.backup_local(item.path)
+    # The module's option is file_mode: mode is the policy's own mode.
+    changed = update_file(module, item.path, data, file_arguments(module, item.path, mode=module.params.get('file_mode')))
     return changed, diff, backup_file
 
 

@@ -531,17 +531,24 @@ def test_reports_render_and_escape():
     assert page.startswith('<!DOCTYPE html>') and page.rstrip().endswith('</html>')
 
 
-def test_write_report_is_idempotent_and_respects_check_mode(tmp_path):
+def test_write_report_is_idempotent_and_respects_check_mode(ansible_module, tmp_path):
     path = str(tmp_path / 'report.json')
-    assert write_report(path, 'one\n', check_mode=True) is True
+    assert write_report(ansible_module(check_mode=True), path, 'one\n') is True
     assert not (tmp_path / 'report.json').exists()
-    assert write_report(path, 'one\n') is True
-    assert write_report(path, 'one\n') is False
-    assert write_report(path, 'two\n', check_mode=True) is True
+    module = ansible_module()
+    assert write_report(module, path, 'one\n') is True
+    assert write_report(module, path, 'one\n') is False
+    assert write_report(ansible_module(check_mode=True), path, 'two\n') is True
     assert (tmp_path / 'report.json').read_text() == 'one\n'
     assert oct((tmp_path / 'report.json').stat().st_mode & 0o777) == '0o644'
     with pytest.raises(MtaStsError, match='does not exist'):
-        write_report(str(tmp_path / 'missing' / 'r.json'), 'x')
+        write_report(module, str(tmp_path / 'missing' / 'r.json'), 'x')
+
+
+def test_write_report_takes_the_file_arguments(ansible_module, tmp_path):
+    path = str(tmp_path / 'report.html')
+    assert write_report(ansible_module({'mode': '0640'}), path, '<p>x</p>') is True
+    assert oct((tmp_path / 'report.html').stat().st_mode & 0o777) == '0o640'
 
 
 # ---------------------------------------------------------------------------
@@ -551,47 +558,50 @@ def test_write_report_is_idempotent_and_respects_check_mode(tmp_path):
 STATS = {'attempts': 1, 'dns_queries': 9, 'mx_probes': 2, 'elapsed': 0.5}
 
 
-def test_conclude_writes_the_report_once_then_is_unchanged(tmp_path):
+def test_conclude_writes_the_report_once_then_is_unchanged(ansible_module, tmp_path):
     results = [result('a.example', [WARN])]
     path = str(tmp_path / 'report.md')
-    first = conclude(results, STATS, 'error', path, 'markdown')
+    module = ansible_module()
+    first = conclude(module, results, STATS, 'error', path, 'markdown')
     assert first['changed'] is True and first['report'] == path
     assert first['summary']['warning'] == 1 and first['summary']['dns_queries'] == 9
     written = (tmp_path / 'report.md').read_text()
     assert 'a.example' in written
     # Another run with other timings writes nothing: the report has none.
-    again = conclude(results, dict(STATS, elapsed=9.9), 'error', path, 'markdown')
+    again = conclude(module, results, dict(STATS, elapsed=9.9), 'error', path, 'markdown')
     assert again['changed'] is False
     assert (tmp_path / 'report.md').read_text() == written
 
 
-def test_conclude_check_mode_writes_no_report(tmp_path):
-    output = conclude([result('a.example', [])], STATS, 'error', str(tmp_path / 'r.json'), 'json', check_mode=True)
+def test_conclude_check_mode_writes_no_report(ansible_module, tmp_path):
+    module = ansible_module(check_mode=True)
+    output = conclude(module, [result('a.example', [])], STATS, 'error', str(tmp_path / 'r.json'), 'json')
     assert output['changed'] is True
     assert not (tmp_path / 'r.json').exists()
 
 
-def test_conclude_without_report_is_never_changed():
-    output = conclude([result('a.example', [])], STATS, 'error')
+def test_conclude_without_report_is_never_changed(ansible_module):
+    output = conclude(ansible_module(), [result('a.example', [])], STATS, 'error')
     assert output['changed'] is False and 'report' not in output
 
 
 @pytest.mark.parametrize('fail_on, fails_task', [('error', True), ('warning', True), ('never', False)])
-def test_conclude_fails_under_fail_on_with_the_whole_result(tmp_path, fail_on, fails_task):
+def test_conclude_fails_under_fail_on_with_the_whole_result(ansible_module, tmp_path, fail_on, fails_task):
+    module = ansible_module()
     results = [result('a.example', []), result('b.example', [ERR], gets=False)]
     path = str(tmp_path / 'r.json')
     if not fails_task:
-        assert conclude(results, STATS, fail_on, path, 'json')['summary']['error'] == 1
+        assert conclude(module, results, STATS, fail_on, path, 'json')['summary']['error'] == 1
         return
     with pytest.raises(TaskFailed) as err:
-        conclude(results, STATS, fail_on, path, 'json')
+        conclude(module, results, STATS, fail_on, path, 'json')
     assert err.value.msg == failure_message(results, fail_on)
     assert err.value.result['domains'] == results and err.value.result['report'] == path
     assert (tmp_path / 'r.json').exists()  # the report is written before the verdict
 
 
-def test_conclude_reports_a_report_it_cannot_write(tmp_path):
+def test_conclude_reports_a_report_it_cannot_write(ansible_module, tmp_path):
     with pytest.raises(TaskFailed) as err:
-        conclude([result('a.example', [])], STATS, 'error', str(tmp_path / 'no' / 'r.json'), 'json')
+        conclude(ansible_module(), [result('a.example', [])], STATS, 'error', str(tmp_path / 'no' / 'r.json'), 'json')
     assert err.value.msg.startswith('cannot write the report %s' % (tmp_path / 'no' / 'r.json'))
     assert err.value.result['domains'][0]['domain'] == 'a.example'

@@ -1,0 +1,24 @@
+# Copyright (c) 2026, mailsec.mta_sts contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""A real AnsibleModule for the module_utils that take one (file writes,
+file arguments, check mode), built from parameters as Ansible sends them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible.module_utils import basic
+
+
+@pytest.fixture
+def ansible_module(monkeypatch, tmp_path):
+    def make(params=None, check_mode=False, file_args=True):
+        payload = dict(params or {}, _ansible_check_mode=check_mode, _ansible_tmpdir=str(tmp_path),
+                       _ansible_remote_tmp=str(tmp_path), _ansible_keep_remote_files=False)
+        monkeypatch.setattr(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': payload}).encode())
+        monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy')
+        return basic.AnsibleModule(argument_spec={}, add_file_common_args=file_args, supports_check_mode=True)
+    return make
