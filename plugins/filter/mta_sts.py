@@ -66,16 +66,16 @@ def mx_match(host, patterns):
     return _mx_match(host, patterns)
 
 
-def parse_sts_record(text):
-    return _call('parse_sts_record', _parse_sts_record, _text(text, 'parse_sts_record'))
+def parse_sts_record(text, strict=True):
+    return _call('parse_sts_record', _parse_sts_record, _text(text, 'parse_sts_record'), strict=strict)
 
 
 def sts_record(the_id):
     return _call('sts_record', render_sts_record, the_id)
 
 
-def parse_tlsrpt_record(text):
-    return _call('parse_tlsrpt_record', _parse_tlsrpt_record, _text(text, 'parse_tlsrpt_record'))
+def parse_tlsrpt_record(text, strict=True):
+    return _call('parse_tlsrpt_record', _parse_tlsrpt_record, _text(text, 'parse_tlsrpt_record'), strict=strict)
 
 
 def tlsrpt_record(rua):
