@@ -470,6 +470,36 @@ _SMTP_FAILURES = {
 }
 
 
+def judge_unfetched_expectations(expect):
+    """C2 when expectations about the policy were given but no policy could be fetched."""
+    if 'policy' in expect or any(key in expect for key in ('mode', 'mx', 'max_age')):
+        return [finding('expect', ERROR, 'C2', 'no policy could be fetched, so the expectations '
+                        'cannot be met', 'fix the policy host findings above')]
+    return []
+
+
+def judge_mx_answer(domain, failed, error, items):
+    """D3 from the MX answer of ``domain``: ``items`` are (preference,
+    host). Returns ``(the MX hosts a sender tries, findings)``: none after a
+    failed lookup or for a null MX (RFC 7505), the domain itself when there
+    is no MX record (implicit MX)."""
+    if failed:
+        return [], [finding('mx', ERROR, 'D3', 'the MX lookup failed: %s' % error, 'make the zone answer MX queries')]
+    if len(items) == 1 and items[0][1] in ('', '.'):
+        return [], [finding('mx', INFO, 'D3', 'null MX (RFC 7505): the domain accepts no mail')]
+    if not items:
+        return [(0, domain)], [finding('mx', WARNING, 'D3', 'no MX record: senders deliver to the address of %s '
+                                       'itself' % domain, 'publish MX records and list them in the policy')]
+    return list(items), []
+
+
+def judge_mx_unresolved(host, failures, severity):
+    """D3 for an MX host without addresses; ``failures`` describe the failed lookups."""
+    detail = '; '.join(failures) or 'no A or AAAA record'
+    return finding('mx', severity, 'D3', 'MX %s does not resolve: %s' % (host, detail),
+                   'publish A/AAAA records for %s or remove the MX' % host)
+
+
 def judge_mx_probe(probe, severity):
     """D2 from one STARTTLS probe."""
     where = '%s (%s)' % (probe['host'], probe['address'])

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._module import TaskFailed
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import ERROR, INFO, WARNING, MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import ERROR, WARNING, MtaStsError
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._inventory import secrets_in
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._fetch import fetch_policy
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._findings import (
@@ -37,12 +37,15 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._judg
     judge_advice,
     judge_fetch,
     judge_mx_coverage,
+    judge_mx_answer,
     judge_mx_probe,
+    judge_mx_unresolved,
     judge_name_servers,
     judge_policy,
     judge_record_expectations,
     judge_sts_record,
     judge_tlsrpt,
+    judge_unfetched_expectations,
     mx_severity,
     normalize_spec,
 )
@@ -105,9 +108,8 @@ class Run:
         if live['body'] is not None:
             policy, policy_findings, derived = judge_policy(live['body'], record, expect)
             findings.extend(policy_findings)
-        elif 'policy' in expect or any(k in expect for k in ('mode', 'mx', 'max_age')):
-            findings.append(finding('expect', ERROR, 'C2', 'no policy could be fetched, so the expectations '
-                                    'cannot be met', 'fix the policy host findings above'))
+        else:
+            findings.extend(judge_unfetched_expectations(expect))
         sender_gets_policy = record is not None and policy is not None
         mode = policy['mode'] if sender_gets_policy else None
 
@@ -161,17 +163,10 @@ class Run:
     def _check_mx(self, domain, policy, mode, seen_notes=None):
         answer, items = self.resolver.mx(domain)
         findings = judge_name_servers(answer, 'mx', seen_notes)
-        if answer.failed:
-            findings.append(finding('mx', ERROR, 'D3', 'the MX lookup failed: %s' % answer.error,
-                                    'make the zone answer MX queries'))
-            return [], findings
-        if len(items) == 1 and items[0][1] in ('', '.'):
-            findings.append(finding('mx', INFO, 'D3', 'null MX (RFC 7505): the domain accepts no mail'))
-            return [], findings
+        items, answer_findings = judge_mx_answer(domain, answer.failed, answer.error, items)
+        findings.extend(answer_findings)
         if not items:
-            findings.append(finding('mx', WARNING, 'D3', 'no MX record: senders deliver to the address of %s itself'
-                                    % domain, 'publish MX records and list them in the policy'))
-            items = [(0, domain)]
+            return [], findings
         hosts = [host for _pref, host in items]
         covered, coverage = judge_mx_coverage(hosts, policy, mode)
         findings.extend(coverage)
@@ -182,9 +177,7 @@ class Run:
             if self.check_mx_tls:
                 addresses, failures = self.resolver.addresses(host)
                 if not addresses:
-                    detail = '; '.join(a.describe() for a in failures) or 'no A or AAAA record'
-                    findings.append(finding('mx', severity, 'D3', 'MX %s does not resolve: %s' % (host, detail),
-                                            'publish A/AAAA records for %s or remove the MX' % host))
+                    findings.append(judge_mx_unresolved(host, [a.describe() for a in failures], severity))
                 for address in addresses:
                     probe = self.prober.probe(host, address)
                     entry['addresses'].append(probe)

@@ -39,11 +39,14 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._tls import (
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.verification._judge import (
     judge_advice,
     judge_fetch,
+    judge_mx_answer,
     judge_mx_coverage,
     judge_mx_probe,
+    judge_mx_unresolved,
     judge_policy,
     judge_sts_record,
     judge_tlsrpt,
+    judge_unfetched_expectations,
     mx_severity,
     normalize_spec,
 )
@@ -605,3 +608,40 @@ def test_conclude_reports_a_report_it_cannot_write(ansible_module, tmp_path):
         conclude(ansible_module(), [result('a.example', [])], STATS, 'error', str(tmp_path / 'no' / 'r.json'), 'json')
     assert err.value.msg.startswith('cannot write the report %s' % (tmp_path / 'no' / 'r.json'))
     assert err.value.result['domains'][0]['domain'] == 'a.example'
+
+
+# ---------------------------------------------------------------------------
+# MX answers (D3) and unmet expectations (C2), judged without network
+
+
+@pytest.mark.parametrize('failed, items, tried, severity', [
+    (True, [], [], 'error'),                                   # the lookup failed
+    (False, [(0, '.')], [], 'info'),                           # null MX: no mail at all
+    (False, [(0, '')], [], 'info'),
+    (False, [], [(0, 'example.com')], 'warning'),              # implicit MX: the domain itself
+    (False, [(10, 'mx1.example.com'), (20, 'mx2.example.com')],
+     [(10, 'mx1.example.com'), (20, 'mx2.example.com')], None),
+])
+def test_judge_mx_answer(failed, items, tried, severity):
+    hosts, findings = judge_mx_answer('example.com', failed, 'SERVFAIL from 192.0.2.1', items)
+    assert hosts == tried
+    assert [f['severity'] for f in findings] == ([severity] if severity else [])
+    assert all(f['rule'] == 'D3' and f['check'] == 'mx' for f in findings)
+    if failed:
+        assert 'SERVFAIL from 192.0.2.1' in findings[0]['message']
+
+
+def test_judge_mx_unresolved_names_the_host_and_why():
+    found = judge_mx_unresolved('mx1.example.com', ['A: NXDOMAIN', 'AAAA: NXDOMAIN'], 'error')
+    assert (found['rule'], found['severity']) == ('D3', 'error')
+    assert 'mx1.example.com' in found['message'] and 'A: NXDOMAIN; AAAA: NXDOMAIN' in found['message']
+    assert 'no A or AAAA record' in judge_mx_unresolved('mx1.example.com', [], 'warning')['message']
+
+
+@pytest.mark.parametrize('expect, unmet', [
+    ({}, False), ({'derived_id': True}, False), ({'policy_id': 'x1'}, False),
+    ({'mode': 'enforce'}, True), ({'mx': ['mx.example.com']}, True), ({'max_age': 86400}, True),
+    ({'policy': 'version: STSv1\r\n'}, True),
+])
+def test_judge_unfetched_expectations(expect, unmet):
+    assert [(f['check'], f['rule']) for f in judge_unfetched_expectations(expect)] == ([('expect', 'C2')] if unmet else [])
