@@ -125,6 +125,9 @@ options:
           tasks:
             description: Read by the collection playbooks only (with V(tasks)).
             type: path
+          vars:
+            description: Settings of your own task file (with V(tasks)); not read by this module.
+            type: dict
   policy_id:
     description:
       - The id to publish as C(v=STSv1; id=<policy_id>), 1 to 32 letters or digits (rule A4), as

@@ -93,6 +93,7 @@ DNS_KEYS = {
     'ttl': 'TTL of the TXT records (default 300)',
     'timeout': 'rfc2136: seconds to wait for the server',
     'tasks': 'tasks: the path of your task file that publishes the records',
+    'vars': "tasks: your task file's own settings (a dict, not checked: zone ids, API endpoints, ...)",
 }
 # What the records module takes from dns, over its own option of the same name.
 RECORDS_DNS_OPTIONS = ('server', 'port', 'key_name', 'key_algorithm', 'ttl', 'timeout')
@@ -197,6 +198,9 @@ def check_dns(dns, domain, where, allow_secret=False):
                           domain=domain, field=_field(where, 'provider'),
                           hint='use rfc2136, none, or tasks with dns.tasks the path of your task file '
                                '(see "Other DNS providers" in docs/inventory.md)')
+    if dns.get('vars') is not None and not isinstance(dns['vars'], dict):
+        raise MtaStsError('dns.vars must be a dict (your task file\'s own settings)', domain=domain,
+                          field=_field(where, 'vars'), hint='for example vars: {zone_id: Z123}')
     if provider == 'tasks' and not dns.get('tasks'):
         raise MtaStsError('dns.provider tasks needs dns.tasks', domain=domain, field=_field(where, 'tasks'),
                           hint='set dns.tasks to the path of the task file that publishes the records')

@@ -129,6 +129,7 @@ def test_the_playbooks_may_read_a_secret_from_an_item():
     ({'domain': 'example.com', 'dns': {'provider': 'route53'}}, 'dns.provider is "route53", not one of rfc2136'),
     ({'domain': 'example.com', 'dns': {'provider': 'tasks'}}, 'dns.provider tasks needs dns.tasks'),
     ({'domain': 'example.com', 'dns': 'ns1.example.com'}, 'must be a dict (provider, server'),
+    ({'domain': 'example.com', 'dns': {'vars': 'zone=Z1'}}, "dns.vars must be a dict"),
 ])
 def test_bad_items(item, text):
     with pytest.raises(MtaStsError, match=re.escape(text)):
@@ -136,7 +137,8 @@ def test_bad_items(item, text):
 
 
 @pytest.mark.parametrize('dns', [{'provider': 'rfc2136', 'server': 'ns1'}, {'provider': 'none'},
-                                 {'provider': 'tasks', 'tasks': '/etc/ansible/dns/route53.yml'}])
+                                 {'provider': 'tasks', 'tasks': '/etc/ansible/dns/route53.yml'},
+                                 {'provider': 'tasks', 'tasks': '/x.yml', 'vars': {'zone_id': 'Z1', 'anything': [1]}}])
 def test_dns_providers(dns):
     assert inventory.check_item({'domain': 'example.com', 'dns': dns}, 'deploy', 'x')['dns'] == dns
 
