@@ -94,8 +94,10 @@ grep -q "moving deploy-c.test from testing to enforce needs a clean verify" "$OU
 
 # --- 4. --check --diff on a changed inventory changes nothing ----------------
 ADD_MX=(-e '{"rollout_a_added_mx": ["mx2.example.test"]}')
-play check mailsec.mta_sts.deploy "${ADD_MX[@]}" --check --diff "$@"
+# (deploy-b.test published by hand this time: dns provider none prints the records.)
+play check mailsec.mta_sts.deploy "${ADD_MX[@]}" -e '{"rollout_b_dns": {"provider": "none"}}' --check --diff "$@"
 [ "$(snapshot)" = "$before" ]
+grep -q 'deploy-b.test: at your DNS provider, publish _mta-sts.deploy-b.test. TXT \\"v=STSv1; id=' "$OUT/check.log"
 grep -q '^+mx: mx2.example.test' "$OUT/check.log"
 grep -q "check mode: nothing was changed" "$OUT/check.log"
 
