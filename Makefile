@@ -301,7 +301,7 @@ galaxy-test: setup build ## Build the artifact, install it offline, use it from 
 .PHONY: test
 test: ## Everything CI runs; ends with "N passed, N failed"
 	@MAKE="$(MAKE)" RESULTS="$(RESULTS)" tests/run-suites.sh setup build -- \
-	  lint sanity units deps-test lab integration molecule galaxy-test
+	  lint sanity units deps-test lab integration molecule galaxy-test bench-smoke
 
 # --- Working with the lab -----------------------------------------------------
 
@@ -331,9 +331,32 @@ demo: setup build ## The main job in the lab: deploy, re-run, add an MX, retire 
 	  DEMO_DIR=$(BUILD)/demo DEMO_PYTHON=$(VENV_BIN)/python ANSIBLE_FORCE_COLOR=0 tests/demo/run.sh
 	echo "The lab has stopped. Report: $(BUILD)/demo/mta-sts-report.html"
 
+# Benchmarks (bench/run.py): their own venv, so matplotlib, py-spy and the
+# peer tools never become requirements of the collection or its tests.
+BENCH_VENV := $(CACHE)/bench-venv
+BENCH_STAMP := $(BENCH_VENV)/.installed-bench-requirements
+# e.g. `make bench BENCH_ARGS="--sizes 100 --tools verify,checkdmarc --doc /tmp/b.md"`
+BENCH_ARGS ?=
+
+$(BENCH_STAMP): bench/requirements.txt
+	@[ -x $(BENCH_VENV)/bin/python ] || $(PYTHON) -m venv $(BENCH_VENV)
+	echo "Installing the bench tools into $(BENCH_VENV) (log: $(CACHE)/pip-bench.log)"
+	$(BENCH_VENV)/bin/python -m pip install --disable-pip-version-check -r bench/requirements.txt \
+	  > $(CACHE)/pip-bench.log 2>&1 || { tail -n 40 $(CACHE)/pip-bench.log; exit 1; }
+	touch $@
+
 .PHONY: bench
-bench: ## (placeholder) benchmarks
-	@echo "make bench: not there yet; a later issue fills it in."
+bench: setup build $(BENCH_STAMP) ## Benchmarks against the peers in the lab; writes docs/benchmarks.md (long)
+	@$(lab_packages_or_skip)
+	$(BENCH_VENV)/bin/python bench/run.py $(BENCH_ARGS)
+
+# The same driver at N = 5, one repetition: the harness still produces every
+# number, the table and the plot. Asserts no time.
+.PHONY: bench-smoke
+bench-smoke: setup build $(BENCH_STAMP) ## The benchmark driver at N = 5 (part of make test)
+	@$(lab_packages_or_skip)
+	[ "$$(id -u)" = 0 ] || $(call skip,the bench needs the lab as root)
+	$(BENCH_VENV)/bin/python bench/run.py --smoke
 
 .PHONY: clean
 clean: ## Remove build output (keeps .venv and .cache; `make distclean` for those)

@@ -148,12 +148,14 @@ class World:
 
     def zone_of(self, name: str) -> str | None:
         """The lab zone that holds NAME (longest suffix match)."""
-        best = None
-        for zone in self.zones:
-            if name == zone or name.endswith("." + zone):
-                if best is None or len(zone) > len(best):
-                    best = zone
-        return best
+        # Walk up the labels: linear in the name, not in the number of zones
+        # (a bench world has one zone per domain, 10000 of them).
+        labels = name.split(".")
+        for index in range(len(labels)):
+            candidate = ".".join(labels[index:])
+            if candidate in self.zones:
+                return candidate
+        return None
 
 
 def render_policy(mode: str, mx: list[str], max_age: int) -> str:
@@ -463,8 +465,11 @@ def build(raw: Any, source: str = "<scenario>") -> World:
         count = int(gen.get("count", 0))
         if not isinstance(template, str) or "{n" not in template or count < 1:
             raise _fail(where, "needs name (a template with {n}, e.g. 'd{n:04d}.bench.test') and count >= 1")
-        zone = _name(gen.get("zone") or template.split(".", 1)[1], f"{where}.zone")
-        group = str(gen.get("group") or zone)
+        # A zone with {n} is a template too: one zone per domain, as at a
+        # provider whose customers each own their zone.
+        zone_template = str(gen.get("zone") or template.split(".", 1)[1])
+        zone = _name(zone_template.format(n=1) if "{n" in zone_template else zone_template, f"{where}.zone")
+        group = str(gen.get("group") or (template.split(".", 1)[1] if "{n" in zone_template else zone))
         body = {k: v for k, v in gen.items() if k in DOMAIN_KEYS}
         body["zone"] = zone
         # All domains of a group share one policy address (an SNI-routed shared host).
@@ -472,6 +477,8 @@ def build(raw: Any, source: str = "<scenario>") -> World:
             body["policy"] = dict(body["policy"], address=ctx["allocate_web"]())
         for n in range(1, count + 1):
             dname = _name(template.format(n=n), where)
+            if "{n" in zone_template:
+                body["zone"] = _name(zone_template.format(n=n), f"{where}.zone")
             domains[dname] = _domain(dname, body, f"{where}:{dname}", ctx, group=group)
 
     # Policy host addresses may only be shared by SNI-routed virtual hosts.
