@@ -88,6 +88,9 @@ def scenario(n, groups):
         'mx_hosts': {'mx1.example.test': {'address': '127.0.2.1', 'server': 'postfix'},
                      'mx2.example.test': {'address': '127.0.2.2', 'server': 'aiosmtpd'},
                      'mx.provider.test': {'address': '127.0.2.3'}},
+        # One served domain in every world, for the loopback floor.
+        'domains': {'floor.bench.test': {'kind': 'good', 'mx': ['mx.provider.test'],
+                                         'policy': {'mode': 'enforce', 'max_age': 604800}}},
         'generate': generate,
     }
 
@@ -147,6 +150,11 @@ def main(argv=None):
     parser.add_argument('--runs', type=int, default=3, help='repetitions (median reported)')
     parser.add_argument('--doc', default=os.path.join(REPO, 'docs', 'benchmarks.md'), help='the document to write')
     parser.add_argument('--results', help='also write the raw results (JSON) here')
+    parser.add_argument('--before', help='raw results (--results) of a run on the code before a change: the '
+                        'document compares its verify and records rows and its profile with this run')
+    parser.add_argument('--include', action='append', default=[],
+                        help='raw results of another run of this driver to put in the same document (for tools '
+                             'this run left out); the document says when that run was and how loaded the machine was')
     parser.add_argument('--no-profile', dest='profile', action='store_false')
     parser.add_argument('--no-floor', dest='floor', action='store_false')
     parser.add_argument('--smoke', action='store_true', help='N=5, one run, no profile; checks that numbers exist')
@@ -179,7 +187,10 @@ def main(argv=None):
         results = [run_lab(n, tools_for(n, options), options, workdir) for n in options.all_sizes
                    if tools_for(n, options)]
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if os.environ.get('BENCH_KEEP'):
+            print('bench: kept %s' % workdir)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     finished = datetime.datetime.now(datetime.timezone.utc)
     report = {'started': started.isoformat(timespec='seconds'), 'finished': finished.isoformat(timespec='seconds'),
               'load_before': [round(x, 2) for x in load_before],
@@ -189,6 +200,27 @@ def main(argv=None):
     if options.results:
         with open(options.results, 'w', encoding='utf-8') as handle:
             json.dump(report, handle, indent=1)
+    report['included'] = []
+    for path in options.include:
+        with open(path, encoding='utf-8') as handle:
+            other = json.load(handle)
+        by_n = {lab['n']: lab for lab in report['labs']}
+        for lab in other['labs']:
+            mine = by_n.get(lab['n'])
+            if mine is None:
+                report['labs'].append(lab)
+                continue
+            for name, rows in lab['measurements'].items():
+                mine['measurements'].setdefault(name, rows)
+        report['included'].append({'source': os.path.basename(path), 'started': other['started'],
+                                   'finished': other['finished'], 'load_before': other['load_before'],
+                                   'load_after': other['load_after'],
+                                   'tools': sorted({name for lab in other['labs'] for name in lab['measurements']})})
+    report['labs'].sort(key=lambda lab: lab['n'])
+    if options.before:
+        with open(options.before, encoding='utf-8') as handle:
+            report['before'] = json.load(handle)
+        report['before_source'] = os.path.basename(options.before)
     if options.smoke:
         return smoke_check(report)
     plot_path = os.path.splitext(options.doc)[0] + '.png'
@@ -421,8 +453,8 @@ class Inner:
         """One client thread on loopback: HTTPS handshake + GET per second, DNS questions per second."""
         import dns.message
         import dns.query
-        domain = self.lab['generated']['verify'][0] if 'verify' in self.lab['generated'] else None
-        host = 'mta-sts.%s' % domain if domain else next(iter(self.lab['policy_hosts']))
+        domain = 'floor.bench.test'
+        host = 'mta-sts.%s' % domain
         address = self.lab['policy_hosts'][host]
         context = ssl.create_default_context(cafile=self.lab['ca_bundle'])
         request = b'GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' % host.encode()
@@ -436,7 +468,7 @@ class Inner:
                         pass
             count += 1
         https = (count / (time.monotonic() - start), (time.process_time() - cpu0) / count)
-        query = dns.message.make_query('_mta-sts.%s' % (domain or 'example.test'), 'TXT')
+        query = dns.message.make_query('_mta-sts.%s' % domain, 'TXT')
         count, cpu0, end = 0, time.process_time(), time.monotonic() + seconds
         start = time.monotonic()
         while time.monotonic() < end:
@@ -453,7 +485,7 @@ class Inner:
         if not os.path.exists(spy):
             return None
         raw = os.path.join(self.workdir, 'profile.txt')
-        command = [spy, 'record', '--subprocesses', '--nonblocking', '--rate', '200', '--format', 'raw',
+        command = [spy, 'record', '--subprocesses', '--rate', '200', '--format', 'raw',
                    '-o', raw, '--', os.path.join(self.venv_bin, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
                    '-e', 'ansible_python_interpreter=%s' % self.python, 'verify.yml']
         measure(command, os.path.join(self.workdir, 'profile.log'), env=self.env, cwd=self.workdir)
@@ -583,17 +615,20 @@ DEPLOY_PLAY = """\
 
 
 CATEGORIES = (
-    ('TLS (handshakes, certificate checks)', ('do_handshake', 'wrap_socket', 'getpeercert', '(ssl.py', 'load_verify_locations')),
-    ('DNS (dnspython, sockets)', ('/dns/',)),
-    ('result size (JSON, copying, templating the result)', (
-        'json/', '(json', 'jsonify', '_strip_internal_keys', 'strip_internal_keys', 'remove_values',
-        'module_response_deepcopy', '_clean_res', 'deepcopy', '_filter_non_json_lines', 'to_text')),
-    ('verify logic (mailsec.mta_sts)', ('mailsec/mta_sts', 'ansible_mailsec')),
-    ('Ansible engine (start-up, forks, templating)', ('ansible/', 'ansible_collections')),
+    ('TLS (handshakes, certificate checks, reads)', ('(ssl.py', 'wrap_socket', 'do_handshake')),
+    ('DNS (dnspython: building, sending, parsing)', ('(dns/',)),
+    ('result size (JSON, no_log scrubbing, copying the result)', (
+        '(json/', 'jsonify', 'strip_internal_keys', 'remove_values', 'module_response_deepcopy', '_clean_res',
+        '(copy.py', '_filter_non_json_lines', 'pickle', '_return_formatted', 'exit_json', 'fail_json')),
+    ('checks and judging (mailsec.mta_sts)', ('verification/', 'model/', 'web/', 'smtp/', 'common/')),
+    ('Ansible engine (start-up, templating, forks, module transfer)', ('(ansible/', 'ansible-playbook', 'AnsiballZ')),
 )
 
 
 def categorize(frames):
+    # py-spy prefixes each stack with "process N:..." and "thread ..." frames;
+    # only the Python frames say what the process was doing.
+    frames = [frame for frame in frames if not frame.startswith(('process ', 'thread '))]
     for name, needles in CATEGORIES:
         if any(needle in frame for frame in frames for needle in needles):
             return name
@@ -718,6 +753,12 @@ def render(report, plot_name):
            '| load average (1, 5, 15 min) | %s before, %s after |' % (
                ', '.join('%.2f' % x for x in report['load_before']), ', '.join('%.2f' % x for x in report['load_after'])),
            '']
+    for part in report.get('included', []):
+        out += ['Rows for %s come from a separate run of the same driver (`%s`), %s to %s UTC, load average' % (
+            ', '.join(part['tools']), part['source'], part['started'], part['finished'][11:]),
+            '%s before and %s after.' % (
+                ', '.join('%.2f' % x for x in part['load_before']),
+                ', '.join('%.2f' % x for x in part['load_after'])), '']
     out += ['The machine is shared: a load average above the core count means other work ran',
             'during the measurements, so compare the ratios (taken back to back, pair by pair)',
             'rather than the absolute times.', '',
@@ -796,6 +837,8 @@ def render(report, plot_name):
                 lab['n'], lab['n'], questions, floor_s),
                 'of one core\'s client CPU, before any judging, Ansible or result handling.', '']
     out += profile_section(labs)
+    if report.get('before'):
+        out += before_after(report)
     out += extrapolation(labs)
     return '\n'.join(out) + '\n'
 
@@ -827,6 +870,43 @@ def profile_section(labs):
     return out
 
 
+def before_after(report):
+    """This run against a run of the same driver on the code before issue 11's changes."""
+    before = report['before']
+    out = ['## Before and after', '',
+           'The same driver, run on the collection as it was before this work (results file `%s`, %s UTC,' % (
+               report.get('before_source', '?'), before.get('started', '?')),
+           'load average %s at its start; the machine was as shared then as now).' % (
+               ', '.join('%.2f' % x for x in before.get('load_before', []))), '',
+           '| tool | N | before: wall s | CPU s | peak MB | module s | after: wall s | CPU s | peak MB | module s |',
+           '|---|---|---|---|---|---|---|---|---|---|']
+    now = {(lab['n'], name): rows for lab in report['labs'] for name, rows in lab['measurements'].items()}
+    for lab in before.get('labs', []):
+        for name, rows in lab['measurements'].items():
+            after = now.get((lab['n'], name))
+            if not after or name in PEERS:
+                continue
+            cells = []
+            for group in (rows, after):
+                module = median_row(group, 'module')
+                cells += ['%.2f' % median_row(group, 'wall'), '%.2f' % median_row(group, 'cpu'),
+                          '%.0f' % median_row(group, 'rss_mb'), '%.2f' % module if module else '']
+            out.append('| %s | %d | %s |' % (name, lab['n'], ' | '.join(cells)))
+    old = [lab for lab in before.get('labs', []) if lab.get('profile')]
+    new = [lab for lab in report['labs'] if lab.get('profile')]
+    if old and new:
+        out += ['', 'The top three costs of the profiled verify play, before and after (share of samples):', '',
+                '| rank | before (N = %d) | after (N = %d) |' % (old[-1]['n'], new[-1]['n']), '|---|---|---|']
+        for rank in range(3):
+            cells = []
+            for lab in (old[-1], new[-1]):
+                cats = lab['profile']['categories']
+                cells.append('%s: %.1f%%' % cats[rank] if rank < len(cats) else '')
+            out.append('| %d | %s | %s |' % (rank + 1, cells[0], cells[1]))
+    out.append('')
+    return out
+
+
 def extrapolation(labs):
     points = sorted((lab['n'], median_row(lab['measurements']['verify'], 'wall'),
                      median_row(lab['measurements']['verify'], 'module'),
@@ -850,8 +930,8 @@ def extrapolation(labs):
            '| checkers | domains each | wall per slice | peak memory per checker |', '|---|---|---|---|']
     for checkers in (1, 2, 4, 8, 16):
         each = int(math.ceil(100000 / checkers))
-        out.append('| %d | %d | %.0f s | %.0f MB |' % (checkers, each, fixed + per_domain * each,
-                                                         mem_fixed + mem_per * each))
+        out.append('| %d | %d | %.0f s | %.0f MB |' % (
+            checkers, each, fixed + per_domain * each, mem_fixed + mem_per * each))
     out += ['', 'Linear extrapolation; the merge on the controller reads one compact summary per slice and',
             'adds well under a second. Checkers that share one machine share its cores: slices help',
             'only when they run on different machines (or execution nodes).', '']

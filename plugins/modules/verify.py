@@ -21,8 +21,9 @@ description:
     TLS version, certificate chain, name and expiry (rule D2, RFC 8461 §4.2); the C(_smtp._tls) TLS-RPT record
     (rules F1-F5, RFC 8460 §3); and
     optional expectations (mode, mx, max_age, exact policy text, TXT id, TLS-RPT rua)."
-  - Domains are checked concurrently (O(parallel)). Each DNS answer and each MX probe is done
-    once per run even when many domains share them (hosting providers).
+  - Domains are checked concurrently (O(parallel) threads in each of O(processes) worker processes).
+    Each DNS answer and each MX probe is done once per run and worker process, even when many
+    domains share them (hosting providers).
   - Runs on the controller and changes nothing but the optional O(report) file.
 author:
   - mailsec.mta_sts contributors (@mailsec)
@@ -88,9 +89,53 @@ options:
     default: false
   parallel:
     description:
-      - How many domains are checked at the same time (threads).
+      - How many domains are checked at the same time (threads), in each worker process (O(processes)).
     type: int
     default: 16
+  processes:
+    description:
+      - How many worker processes share the domains, so that TLS handshakes, DNS parsing and
+        judging use every CPU core of the controller (Python threads share one core for that work).
+      - Not given, one process per CPU core once there are at least 100 domains per process;
+        fewer domains are checked in this process alone. V(1) never starts a worker process.
+      - Each worker process asks a name that many domains share (an MX host's address) and probes
+        a shared MX address once for itself, so at most O(processes) times per run.
+    type: int
+  detail:
+    description:
+      - V(compact) returns per domain what a play acts on (RV(domains[].status),
+        RV(domains[].sender_gets_policy), RV(domains[].mode), RV(domains[].policy_id),
+        RV(domains[].mx) host and coverage, RV(domains[].findings), RV(domains[].attempts)),
+        the same fields as the O(report).
+      - V(full) adds what was seen (records, fetches with certificates, the policy text, MX probes).
+        It is about twenty times larger, and Ansible's cost of carrying a result grows with its
+        size, so for thousands of domains most of the play's time then goes into the result.
+    type: str
+    choices: [compact, full]
+    default: compact
+  slice_count:
+    description:
+      - Split O(domains) into this many slices, for checker hosts that each check one slice
+        (O(slice_index)) side by side; a final task merges them (O(merge)).
+      - A domain's slice is a stable hash of its name, the same on every host and run, so the slices never
+        overlap and together cover every domain. The result and the summary hold this slice only.
+    type: int
+    default: 1
+  slice_index:
+    description:
+      - Which slice this task checks, from V(0) to O(slice_count) minus one (for example the index of
+        C(inventory_hostname) in the checker group).
+    type: int
+    default: 0
+  merge:
+    description:
+      - The registered results of the slices' verify tasks. The task then checks nothing. It returns
+        the domains of O(domains), in their order, from the slices, one summary (costs added up,
+        C(elapsed) of the slowest slice) and writes one O(report), exactly as a single run over
+        O(domains) would (the report has no timings, so it is the same file).
+      - Fails naming a domain that no slice, or two slices, checked.
+    type: list
+    elements: dict
   fail_on:
     description:
       - V(error) fails the task when a domain has an error finding.
@@ -216,8 +261,13 @@ domains:
       description: How many attempts this domain took (see O(retries)).
       type: int
       sample: 1
+    policy_id:
+      description: The id of the C(_mta-sts) TXT record a sender uses, or V(null) when there is no valid record.
+      type: str
+      sample: 4f2a0c1d9e8b7a6f5e4d3c2b1a09f8e7
     sts_record:
       description: The C(_mta-sts) TXT records seen (C(records), strings joined) and the id a sender uses (C(id)).
+      returned: when O(detail=full)
       type: dict
       sample: {name: _mta-sts.example.com, records: ["v=STSv1; id=4f2a..."], id: "4f2a..."}
     policy_host:
@@ -226,22 +276,26 @@ domains:
           C(location), C(size), C(tls_version), C(certificate) with C(sans), C(not_after), C(days_left),
           C(cn_only), C(http_version), C(framing), C(content_types), C(content_encoding), C(stage),
           C(error_kind), C(error), C(elapsed)); docs/verify.md lists the error kinds.
+      returned: when O(detail=full)
       type: dict
     policy:
       description: The served text (C(text)), a sender's parsed view (C(parsed)), and the id derived from the bytes (C(derived_id)).
+      returned: when O(detail=full)
       type: dict
       sample: {text: "version: STSv1\r\nmode: enforce\r\nmx: mx1.example.com\r\nmax_age: 604800\r\n",
                parsed: {version: STSv1, mode: enforce, mx: [mx1.example.com], max_age: 604800, extensions: {}},
                derived_id: 4f2a0c1d9e8b7a6f5e4d3c2b1a09f8e7}
     mx:
       description:
-        - Every MX host with C(preference), C(covered) (by the policy patterns, rule D1) and, when
-          O(check_mx_tls) is on, C(addresses), one probe per address (C(starttls), C(tls_version),
-          C(certificate), C(cn_only), C(stage), C(error_kind), C(error), C(elapsed)).
+        - Every MX host with C(host) and C(covered) (by the policy patterns, rule D1).
+        - With O(detail=full) also C(preference) and, when O(check_mx_tls) is on, C(addresses), one
+          probe per address (C(starttls), C(tls_version), C(certificate), C(cn_only), C(stage),
+          C(error_kind), C(error), C(elapsed)).
       type: list
       elements: dict
     tlsrpt:
       description: The C(_smtp._tls) records seen and the C(rua) a sender uses.
+      returned: when O(detail=full)
       type: dict
       sample: {name: _smtp._tls.example.com, records: ["v=TLSRPTv1; rua=mailto:tlsrpt@example.com"], rua: [mailto:tlsrpt@example.com]}
     findings:
@@ -259,9 +313,13 @@ domains:
           hint: 'serve the policy with "Content-Type: text/plain"'
     elapsed:
       description: Seconds spent on this domain in its last attempt.
+      returned: when O(detail=full)
       type: float
 summary:
-  description: Counts over all domains, and the cost of the run.
+  description:
+    - Counts over all domains, and the cost of the run (C(attempts), C(dns_queries), C(mx_probes),
+      C(processes), C(elapsed)).
+    - C(slice) (C(index), C(count)) when O(slice_count) is set; C(slices), the number merged, with O(merge).
   returned: always
   type: dict
   sample:
@@ -275,6 +333,8 @@ summary:
     attempts: 1
     dns_queries: 14
     mx_probes: 2
+    processes: 1
+    slice: {index: 0, count: 1}
     elapsed: 0.4
 report:
   description: The path of the report file.
@@ -298,6 +358,11 @@ def main():
         check_mx_tls=dict(type='bool', default=True),
         derived_id=dict(type='bool', default=False),
         parallel=dict(type='int', default=16),
+        processes=dict(type='int'),
+        detail=dict(type='str', default='compact', choices=['compact', 'full']),
+        slice_index=dict(type='int', default=0),
+        slice_count=dict(type='int', default=1),
+        merge=dict(type='list', elements='dict'),
         fail_on=dict(type='str', default='error', choices=list(FAIL_ON)),
         retries=dict(type='int', default=0),
         delay=dict(type='float', default=10),

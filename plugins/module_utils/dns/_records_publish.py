@@ -26,6 +26,7 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._rules impor
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._rfc2136 import (
     Primary,
     build_updates,
+    serial_in_answer,
     zone_of_negative_answer,
 )
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._transport import DnsUpdateError, TcpTransport, make_key
@@ -131,10 +132,19 @@ def plan_items(primary, items, ttl):
     answers = primary.query_many([(entry[3], 'TXT') for entry in names], 'reading the TXT records')
     zones = [zone_of_negative_answer(answer, entry[3]) for entry, answer in zip(names, answers)]
     missing = [index for index, zone in enumerate(zones) if zone is None]
+    soas = []
     if missing:
         soas = primary.query_many([(names[index][3], 'SOA') for index in missing], 'looking for the zone')
         for index, answer in zip(missing, soas):
             zones[index] = zone_of_negative_answer(answer, names[index][3])
+    # The serials these answers already carry: a zone this run leaves alone
+    # needs no second question for the result.
+    serials = {}
+    for answer, zone in list(zip(answers, zones)) + [(answer, zones[index]) for index, answer in zip(missing, soas)]:
+        if zone is not None and zone not in serials:
+            serial = serial_in_answer(answer, zone)
+            if serial is not None:
+                serials[zone] = serial
     refused = []
     for (item, kind, prefix, name, value), answer, found in zip(names, answers, zones):
         if item.zone_option:
@@ -161,6 +171,7 @@ def plan_items(primary, items, ttl):
         item.plans.append(plan_txt(name, kind, prefix, records, current_ttl, value, ttl))
     if refused:
         raise MtaStsError('refusing to write, nothing changed:\n- %s' % '\n- '.join(refused))
+    return serials
 
 
 def diff_of(items):
@@ -176,6 +187,32 @@ def diff_of(items):
             'before_header': 'TXT records (before)', 'after_header': 'TXT records (after)'}
 
 
+UPDATE_WINDOW = 64  # UPDATEs written at once on one connection
+
+
+def send_all(primary, ordered, updates):
+    """Send every zone's UPDATEs, pipelined ``UPDATE_WINDOW`` zones at a
+    time. A zone whose change needs several messages (a very large batch in
+    one zone) sends them in rounds, so they arrive in order; different zones
+    never depend on each other. On a refusal, stop and say which zones were
+    already updated."""
+    done = []
+    rounds = max([len(updates[zone]) for zone in ordered] or [0])
+    for index in range(rounds):
+        batch = [(updates[zone][index], zone) for zone in ordered if len(updates[zone]) > index]
+        for start in range(0, len(batch), UPDATE_WINDOW):
+            try:
+                applied = primary.send_updates(batch[start:start + UPDATE_WINDOW])
+            except DnsUpdateError as exc:
+                changed = sorted(set(done) | set(getattr(exc, 'changed_zones', None) or []))
+                if changed:
+                    exc.message += ('. Zones already updated in this run: %s' % ', '.join(changed))
+                exc.changed_zones = changed
+                raise
+            done.extend(zone for zone in applied if zone not in done)
+    return done
+
+
 def publish(params, check_mode):
     """Run the module. Returns the result dict; raises MtaStsError or
     DnsUpdateError (with ``changed_zones`` when some zones were updated)."""
@@ -184,31 +221,25 @@ def publish(params, check_mode):
     ttl = params.get('ttl')
     primary = Primary(TcpTransport(params['server'], params.get('port') or 53, key, params.get('timeout')))
     try:
-        plan_items(primary, items, ttl)
+        known = plan_items(primary, items, ttl)
         zones = {}
         for item in items:
             zones.setdefault(item.zone, []).append(item)
-        zone_results = []
-        done = []
-        for zone in sorted(zones):
-            updates = build_updates(zone, [item.plans for item in zones[zone]], key)
-            if updates and not check_mode:
-                for update in updates:
-                    try:
-                        primary.send_update(update, zone)
-                    except DnsUpdateError as exc:
-                        if done:
-                            exc.message += ('. Zones already updated in this run: %s' % ', '.join(done))
-                        exc.changed_zones = list(done)
-                        raise
-                done.append(zone)
-            zone_results.append({
-                'zone': zone,
-                'changed': bool(updates),
-                'updates': 0 if check_mode else len(updates),
-                'serial': primary.serial(zone),
-                'domains': len(zones[zone]),
-            })
+        ordered = sorted(zones)
+        updates = {zone: build_updates(zone, [item.plans for item in zones[zone]], key) for zone in ordered}
+        if not check_mode:
+            send_all(primary, ordered, updates)
+        # Read again only what this run changed (or never saw).
+        reread = [zone for zone in ordered if (updates[zone] and not check_mode) or zone not in known]
+        known.update(zip(reread, primary.serials(reread)) if reread else ())
+        serials = [known[zone] for zone in ordered]
+        zone_results = [{
+            'zone': zone,
+            'changed': bool(updates[zone]),
+            'updates': 0 if check_mode else len(updates[zone]),
+            'serial': serial,
+            'domains': len(zones[zone]),
+        } for zone, serial in zip(ordered, serials)]
     finally:
         primary.close()
     changed = any(item.changed for item in items)

@@ -179,6 +179,52 @@ class TcpTransport:
         (answer,) = self._send_and_read(struct.pack('!H', len(wire)) + wire, 1, doing, reuse)
         return self.parse(message, answer, doing)
 
+    def exchange_many(self, messages, doing):
+        """Send ``messages`` on one new connection in one write and read
+        their answers (RFC 7766 pipelining); never resent (an UPDATE is sent
+        once). The server may answer in any order: answers are matched by
+        message id, which this assigns. Returns the checked answers in the
+        order of ``messages``; raises DnsUpdateError naming how many were
+        answered when the connection fails part way."""
+        packets = []
+        by_id = {}
+        for offset, message in enumerate(messages):
+            message.id = (self._next_id + offset) & 0xFFFF
+            if message.keyring is not None:
+                # TSIG carries the original id (RFC 8945 section 4.2): re-arm the
+                # signature with the id actually sent.
+                message.use_tsig(message.keyring, original_id=message.id)
+            wire = message.to_wire()
+            if len(wire) > MAX_MESSAGE:
+                raise DnsUpdateError('%s: the message is %d octets, more than a DNS message can hold' % (self.where, len(wire)))
+            packets.append(struct.pack('!H', len(wire)) + wire)
+            by_id[message.id] = offset
+        self._next_id = (self._next_id + len(messages)) & 0xFFFF
+        self.close()
+        sock = self._sock = self._connect(doing)
+        answers = [None] * len(messages)
+        try:
+            sock.sendall(b''.join(packets))
+            for dummy in messages:
+                wire = self._read_message(sock)
+                (msg_id,) = struct.unpack('!H', wire[:2])
+                if msg_id not in by_id or answers[by_id[msg_id]] is not None:
+                    raise DnsUpdateError('%s answered with an unknown message id while %s' % (self.where, doing))
+                offset = by_id[msg_id]
+                answers[offset] = self.parse(messages[offset], wire, doing)
+        except socket.timeout:
+            raise DnsUpdateError('%s: no answer within %s seconds while %s (%d of %d answered), with %s. Fix: check '
+                                 'that the DNS server runs, or raise timeout' % (
+                                     self.where, self.timeout, doing, sum(a is not None for a in answers),
+                                     len(answers), self.key_text)) from None
+        except (EOFError, OSError) as exc:
+            raise DnsUpdateError('%s: the connection broke while %s (%d of %d answered: %s). Fix: check the server log'
+                                 % (self.where, doing, sum(a is not None for a in answers), len(answers),
+                                    exc or 'closed by the server')) from None
+        finally:
+            self.close()
+        return answers
+
     def parse(self, request, wire, doing):
         """Parse and check an answer: TSIG errors become messages."""
         try:

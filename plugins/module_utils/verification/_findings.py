@@ -150,7 +150,7 @@ def report_data(results, summary):
             'status': result['status'],
             'sender_gets_policy': result.get('sender_gets_policy', False),
             'mode': result.get('mode'),
-            'policy_id': (result.get('sts_record') or {}).get('id'),
+            'policy_id': result.get('policy_id', (result.get('sts_record') or {}).get('id')),
             'mx': [{'host': mx['host'], 'covered': mx.get('covered')} for mx in result.get('mx') or []],
             'findings': result['findings'],
         })

@@ -15,6 +15,10 @@ Private module of the mailsec.mta_sts collection (controller only).
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
+import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -134,6 +138,7 @@ class Run:
             'status': domain_status(findings),
             'sender_gets_policy': sender_gets_policy,
             'mode': mode,
+            'policy_id': record['id'] if record else None,
             'sts_record': {
                 'name': sts_record_name(domain),
                 'records': live['texts'],
@@ -207,7 +212,7 @@ def _internal_result(domain, exc, elapsed):
     """A result with the shape of :meth:`Run.verify`'s, holding only the internal finding."""
     findings = [internal_finding(domain, exc)]
     return {
-        'domain': domain, 'status': domain_status(findings), 'sender_gets_policy': False, 'mode': None,
+        'domain': domain, 'status': domain_status(findings), 'sender_gets_policy': False, 'mode': None, 'policy_id': None,
         'sts_record': {'name': sts_record_name(domain), 'records': [], 'id': None},
         'policy_host': {'host': 'mta-sts.%s' % domain, 'url': None, 'addresses': [], 'fetches': []},
         'policy': {'text': None, 'parsed': None, 'derived_id': None},
@@ -262,29 +267,66 @@ def _live_policy_view(run, domain):
 # Many domains
 
 
-def verify_domains(specs, parallel=16, retries=0, delay=5.0, fail_on='error', sleep=time.sleep, **run_options):
+DETAILS = ('compact', 'full')
+# Below this many domains per process, forking costs more than a second core gives.
+MIN_DOMAINS_PER_PROCESS = 100
+
+
+def compact_result(result):
+    """What most plays read of a domain: the verdict, the id, MX coverage and
+    the findings (the same fields as the report). The full result is about
+    twenty times larger, and Ansible's cost of carrying a result grows with
+    its size (issue 11: most of the play was spent outside the module)."""
+    return {
+        'domain': result['domain'],
+        'status': result['status'],
+        'sender_gets_policy': result['sender_gets_policy'],
+        'mode': result['mode'],
+        'policy_id': result['policy_id'],
+        'mx': [{'host': mx['host'], 'covered': mx['covered']} for mx in result['mx']],
+        'findings': result['findings'],
+    }
+
+
+def default_processes(count, cpus=None):
+    """One process per CPU core once there is enough work to share."""
+    cpus = cpus or os.cpu_count() or 1
+    return max(1, min(cpus, count // MIN_DOMAINS_PER_PROCESS))
+
+
+def verify_domains(specs, parallel=16, retries=0, delay=5.0, fail_on='error', sleep=time.sleep, processes=None,
+                   detail='full', **run_options):
     """Verify every spec; retry failing domains up to ``retries`` times.
 
     A domain is retried when its status would fail the task under
     ``fail_on`` (for ``never``: when it has errors), after ``delay``
-    seconds, with fresh DNS answers and probes. Returns ``(results in
-    input order, stats)``.
+    seconds, with fresh DNS answers and probes. ``processes`` (None: one
+    per core when there is enough work, see :func:`default_processes`)
+    spreads the domains over forked worker processes, each with
+    ``parallel`` threads; ``detail`` is ``full`` or ``compact``
+    (:func:`compact_result`). Returns ``(results in input order, stats)``.
     """
+    if detail not in DETAILS:
+        raise MtaStsError('detail %r is not one of %s' % (detail, ', '.join(DETAILS)), field='detail')
     start = time.monotonic()
     results = [None] * len(specs)
     pending = list(range(len(specs)))
-    stats = {'attempts': 0, 'dns_queries': 0, 'mx_probes': 0}
+    stats = {'attempts': 0, 'dns_queries': 0, 'mx_probes': 0, 'processes': 1}
     retry_on = fail_on if fail_on != 'never' else 'error'
     for attempt in range(retries + 1):
         if attempt:
             sleep(delay)
         run = Run(**run_options)
-        workers = max(1, min(parallel, len(pending)))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            outcomes = list(pool.map(lambda index: verify_isolated(run, specs[index]), pending))
+        count = default_processes(len(pending)) if processes is None else max(1, min(processes, len(pending)))
+        if count > 1 and hasattr(os, 'fork') and threading.active_count() == 1:
+            outcomes, queries, probes = _in_processes(run, specs, pending, parallel, count, detail)
+            stats['processes'] = max(stats['processes'], count)
+        else:
+            outcomes = _in_threads(run, specs, pending, parallel, detail)
+            queries, probes = run.resolver.queries, run.prober.probes
         stats['attempts'] += 1
-        stats['dns_queries'] += run.resolver.queries
-        stats['mx_probes'] += run.prober.probes
+        stats['dns_queries'] += queries
+        stats['mx_probes'] += probes
         for index, outcome in zip(pending, outcomes):
             outcome['attempts'] = attempt + 1
             results[index] = outcome
@@ -293,6 +335,76 @@ def verify_domains(specs, parallel=16, retries=0, delay=5.0, fail_on='error', sl
             break
     stats['elapsed'] = round(time.monotonic() - start, 3)
     return results, stats
+
+
+def _in_threads(run, specs, indices, parallel, detail):
+    shape = compact_result if detail == 'compact' else (lambda result: result)
+    workers = max(1, min(parallel, len(indices)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda index: shape(verify_isolated(run, specs[index])), indices))
+
+
+def _in_processes(run, specs, indices, parallel, count, detail):
+    """Check ``indices`` in ``count`` forked processes (both cores for TLS,
+    DNS parsing and judging, which threads share under one GIL).
+
+    Forked before this process ever starts a thread (a fork taken after
+    threads ran can leave the child waiting forever for the interpreter
+    lock). So each worker asks shared names and probes shared MX addresses
+    once for itself: at most ``count`` times per run, not once per domain."""
+    base_queries, base_probes = run.resolver.queries, run.prober.probes
+    slices = [indices[offset::count] for offset in range(count)]
+    children = []
+    try:
+        for part in slices:
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the worker: check its slice, send the results, never return
+                os.close(read_end)
+                status = 0
+                try:
+                    outcome = (True, (_in_threads(run, specs, part, parallel, detail),
+                                      run.resolver.queries - base_queries, run.prober.probes - base_probes))
+                except BaseException:  # noqa: BLE001 - reported by the parent with the traceback
+                    outcome = (False, traceback.format_exc())
+                    status = 1
+                try:
+                    with os.fdopen(write_end, 'wb') as channel:
+                        pickle.dump(outcome, channel, protocol=pickle.HIGHEST_PROTOCOL)
+                finally:
+                    # _exit: no atexit handlers, no flushing of the parent's
+                    # buffered stdout (the module's JSON channel) a second time.
+                    os._exit(status)
+            os.close(write_end)
+            children.append((pid, read_end))
+        parts = []
+        for pid, read_end in children:
+            with os.fdopen(read_end, 'rb') as channel:
+                data = channel.read()
+            parts.append((pid, data))
+    finally:
+        for pid, _fd in children:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+    outcomes = [None] * len(indices)
+    position = {index: slot for slot, index in enumerate(indices)}
+    queries, probes = base_queries, base_probes
+    for part, (pid, data) in zip(slices, parts):
+        if not data:
+            raise MtaStsError('a verification worker process (pid %d) ended without a result' % pid,
+                              hint='check the memory limits of the controller, or set processes: 1')
+        ok, payload = pickle.loads(data)
+        if not ok:
+            raise MtaStsError('a verification worker process failed: %s' % payload.strip().splitlines()[-1],
+                              hint='report this as a bug with the traceback:\n%s' % payload)
+        part_outcomes, part_queries, part_probes = payload
+        queries += part_queries
+        probes += part_probes
+        for index, outcome in zip(part, part_outcomes):
+            outcomes[position[index]] = outcome
+    return outcomes, queries, probes
 
 
 # ---------------------------------------------------------------------------
@@ -307,15 +419,24 @@ def run_verify(module):
     if not HAS_DNSPYTHON:
         raise TaskFailed(missing_required_lib('dnspython'))
     params = module.params
-    for name, minimum in (('parallel', 1), ('retries', 0), ('delay', 0), ('timeout', 0.1)):
-        if params[name] < minimum:
+    for name, minimum in (('parallel', 1), ('processes', 1), ('retries', 0), ('delay', 0), ('timeout', 0.1)):
+        if params[name] is not None and params[name] < minimum:
             raise TaskFailed('%s must be at least %s' % (name, minimum))
+    count, index = params['slice_count'], params['slice_index']
+    if count < 1 or not 0 <= index < count:
+        raise TaskFailed('slice_index must be from 0 to slice_count - 1 (got %d of %d)' % (index, count))
     try:
         specs = [normalize_spec(item, index) for index, item in enumerate(params['domains'])]
         fmt = report_format(params['report'], params['report_format']) if params['report'] else None
+        if params['merge'] is not None:
+            results, stats = merge_slices(specs, params['merge'])
+            return conclude(module, results, stats, params['fail_on'], params['report'], fmt)
+        specs = [spec for spec in specs if slice_of(spec['domain'], count) == index]
         results, stats = verify_domains(
             specs,
             parallel=params['parallel'],
+            processes=params['processes'],
+            detail=params['detail'],
             retries=params['retries'],
             delay=params['delay'],
             fail_on=params['fail_on'],
@@ -329,4 +450,57 @@ def run_verify(module):
         )
     except MtaStsError as exc:
         raise TaskFailed(str(exc), rule=exc.rule) from None
+    stats['slice'] = {'index': index, 'count': count}
     return conclude(module, results, stats, params['fail_on'], params['report'], fmt)
+
+
+# ---------------------------------------------------------------------------
+# Beyond one controller: slices on checker hosts, merged once
+
+
+def slice_of(domain, count):
+    """The slice (0 to ``count - 1``) that checks ``domain``: a stable hash
+    of its A-label, the same on every host, Python version and run (unlike
+    ``hash()``), so that slices never overlap and always cover every domain."""
+    if count <= 1:
+        return 0
+    return int.from_bytes(hashlib.sha256(domain.encode('ascii')).digest()[:8], 'big') % count
+
+
+COST_STATS = ('dns_queries', 'mx_probes')
+
+
+def merge_slices(specs, slices):
+    """One result from the results of the slices (registered ``verify``
+    results): every domain of ``specs`` exactly once, in their order, the
+    costs added up. Raises MtaStsError naming a domain that no slice or
+    two slices checked."""
+    found = {}
+    stats = {'attempts': 0, 'dns_queries': 0, 'mx_probes': 0, 'processes': 0, 'elapsed': 0.0, 'slices': 0}
+    for position, part in enumerate(slices):
+        if not isinstance(part, dict) or not isinstance(part.get('domains'), list) or 'summary' not in part:
+            raise MtaStsError('is not a registered result of mailsec.mta_sts.verify', field='merge[%d]' % position,
+                              hint='register the verify task of each slice and pass those results')
+        summary = part['summary']
+        stats['slices'] += 1
+        stats['attempts'] = max(stats['attempts'], summary.get('attempts', 0))
+        stats['processes'] += summary.get('processes', 1)
+        stats['elapsed'] = max(stats['elapsed'], summary.get('elapsed', 0.0))  # the slices run side by side
+        for key in COST_STATS:
+            stats[key] += summary.get(key, 0)
+        for result in part['domains']:
+            if result['domain'] in found:
+                raise MtaStsError('%s was checked by two slices (merge[%d] and merge[%d])' % (
+                    result['domain'], found[result['domain']][0], position), field='merge',
+                    hint='give every checker the same slice_count and its own slice_index')
+            found[result['domain']] = (position, result)
+    missing = [spec['domain'] for spec in specs if spec['domain'] not in found]
+    if missing:
+        more = ' and %d more' % (len(missing) - 10) if len(missing) > 10 else ''
+        raise MtaStsError('no slice checked %s%s' % (', '.join(missing[:10]), more),
+                          field='merge', hint='run one slice per slice_index from 0 to slice_count - 1 over the same domains')
+    extra = sorted(set(found) - {spec['domain'] for spec in specs})
+    if extra:
+        raise MtaStsError('the slices checked %s, which domains does not list' % ', '.join(extra[:10]), field='merge',
+                          hint='pass the same domains to the merge as to the slices')
+    return [found[spec['domain']][1] for spec in specs], stats
