@@ -202,13 +202,10 @@ renew:
   sample: []
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._io import read_if_exists
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._rules import cite
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._certs import (
-    HAS_CRYPTOGRAPHY,
-    inspect_certificate,
-)
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._module import run_task
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._certs import run_cert_coverage
 
 
 def main():
@@ -227,38 +224,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'))
-
-    results = []
-    failures = []
-    for item in module.params['certificates']:
-        try:
-            cert_pem = read_if_exists(item['cert'])
-            key_pem = read_if_exists(item['key'])
-        except OSError as exc:
-            module.fail_json(msg='certificate %s: cannot read %s' % (item['id'], exc))
-        result = inspect_certificate(cert_pem, key_pem, item['names'], min_days=module.params['min_days'])
-        result.update(id=item['id'], cert=item['cert'], key=item['key'], source=item['source'])
-        results.append(result)
-        required = module.params['require_complete'] or item['source'] in module.params['require_complete_sources']
-        if required and not result['complete']:
-            failures.append('%s (%s, key %s): %s' % (item['id'], item['cert'], item['key'], '; '.join(result['problems'])))
-
-    output = dict(
-        changed=False,
-        certificates=results,
-        usable=[r['id'] for r in results if r['usable']],
-        renew=[r['id'] for r in results if r['renew']],
-    )
-    if failures:
-        module.fail_json(
-            msg='%d certificate(s) cannot serve their MTA-STS policy hosts, %s: %s. '
-                'Fix: give a certificate and matching key whose SAN DNS names include every '
-                'mta-sts.<domain> it serves (or a *.<domain> wildcard), valid now'
-                % (len(failures), cite('C1'), ' | '.join(failures)),
-            **output)
-    module.exit_json(**output)
+    run_task(module, run_cert_coverage)
 
 
 if __name__ == '__main__':

@@ -342,21 +342,11 @@ updates:
   sample: 1
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._inventory import (
-    records_connection,
-    records_items,
-    secrets_in,
-)
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._records_publish import DEFAULT_TTL, publish
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._transport import (
-    DNSPYTHON_IMPORT_ERROR,
-    HAS_DNSPYTHON,
-    KEY_ALGORITHMS,
-    DnsUpdateError,
-)
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._module import run_task
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._records_publish import DEFAULT_TTL, run_records
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._transport import KEY_ALGORITHMS
 
 
 def main():
@@ -383,29 +373,7 @@ def main():
         required_one_of=[('domain', 'domains')],
         supports_check_mode=True,
     )
-    # A secret inside an item is refused below; keep it out of the result too.
-    module.no_log_values.update(secrets_in(module.params['domains']))
-    if not HAS_DNSPYTHON:
-        module.fail_json(msg=missing_required_lib('dnspython'), exception=DNSPYTHON_IMPORT_ERROR)
-    params = dict(module.params)
-    try:
-        if params['domains'] is not None:
-            params['domains'] = records_items(params['domains'], params)
-        params.update(records_connection(params, params['domains'] or [{'domain': params['domain']}]))
-        if params['key_algorithm'] not in KEY_ALGORITHMS:
-            raise MtaStsError('unknown TSIG algorithm %s' % params['key_algorithm'], field='key_algorithm',
-                              hint='use one of %s' % ', '.join(KEY_ALGORITHMS))
-        if not 0 <= params['ttl'] <= 2147483647:
-            raise MtaStsError('ttl %d is not between 0 and 2147483647 seconds' % params['ttl'], field='ttl')
-        result = publish(params, module.check_mode)
-    except MtaStsError as exc:
-        module.fail_json(msg=str(exc), rule=exc.rule)
-    except DnsUpdateError as exc:
-        module.fail_json(msg=exc.message, changed=bool(exc.changed_zones), updated_zones=exc.changed_zones)
-    diff = result.pop('diff')
-    if module._diff:
-        result['diff'] = diff
-    module.exit_json(**result)
+    run_task(module, run_records)
 
 
 if __name__ == '__main__':

@@ -12,7 +12,15 @@ collection.
 
 from __future__ import annotations
 
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._module import TaskFailed
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._errors import MtaStsError
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._inventory import (
+    records_connection,
+    records_items,
+    secrets_in,
+)
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import normalize_domain
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._records import (
     STS_PREFIX,
@@ -29,7 +37,14 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._rfc2136 impor
     serial_in_answer,
     zone_of_negative_answer,
 )
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._transport import DnsUpdateError, TcpTransport, make_key
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._transport import (
+    DNSPYTHON_IMPORT_ERROR,
+    HAS_DNSPYTHON,
+    KEY_ALGORITHMS,
+    DnsUpdateError,
+    TcpTransport,
+    make_key,
+)
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.dns._txt_change import plan_txt
 
 DEFAULT_TTL = 300
@@ -250,3 +265,35 @@ def publish(params, check_mode):
         'updates': sum(z['updates'] for z in zone_results),
         'diff': diff_of(items),
     }
+
+
+# ---------------------------------------------------------------------------
+# The module's task
+
+
+def run_records(module):
+    """The ``records`` module: check the items and options, then
+    :func:`publish`. Returns the result; raises TaskFailed."""
+    # A secret inside an item is refused below; keep it out of the result too.
+    module.no_log_values.update(secrets_in(module.params['domains']))
+    if not HAS_DNSPYTHON:
+        raise TaskFailed(missing_required_lib('dnspython'), exception=DNSPYTHON_IMPORT_ERROR)
+    params = dict(module.params)
+    try:
+        if params['domains'] is not None:
+            params['domains'] = records_items(params['domains'], params)
+        params.update(records_connection(params, params['domains'] or [{'domain': params['domain']}]))
+        if params['key_algorithm'] not in KEY_ALGORITHMS:
+            raise MtaStsError('unknown TSIG algorithm %s' % params['key_algorithm'], field='key_algorithm',
+                              hint='use one of %s' % ', '.join(KEY_ALGORITHMS))
+        if not 0 <= params['ttl'] <= 2147483647:
+            raise MtaStsError('ttl %d is not between 0 and 2147483647 seconds' % params['ttl'], field='ttl')
+        result = publish(params, module.check_mode)
+    except MtaStsError as exc:
+        raise TaskFailed(str(exc), rule=exc.rule) from None
+    except DnsUpdateError as exc:
+        raise TaskFailed(exc.message, changed=bool(exc.changed_zones), updated_zones=exc.changed_zones) from None
+    diff = result.pop('diff')
+    if module._diff:
+        result['diff'] = diff
+    return result

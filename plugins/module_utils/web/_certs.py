@@ -16,6 +16,10 @@ from __future__ import annotations
 
 import datetime
 
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._io import read_if_exists
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._module import TaskFailed
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._policy import mx_match
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.model._rules import cite
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._tls import days_left
@@ -140,3 +144,42 @@ def inspect_certificate(cert_pem, key_pem, names, now=None, min_days=0):
     result['complete'] = result['usable'] and not result['missing']
     result['renew'] = not result['complete'] or seconds_left < min_days * SECONDS_PER_DAY
     return result
+
+
+# ---------------------------------------------------------------------------
+# The module's task
+
+
+def run_cert_coverage(module):
+    """The ``cert_coverage`` module: inspect every certificate and key pair;
+    fail when one that must be complete is not. Returns the result; raises
+    TaskFailed."""
+    if not HAS_CRYPTOGRAPHY:
+        raise TaskFailed(missing_required_lib('cryptography'))
+    params = module.params
+    results = []
+    failures = []
+    for item in params['certificates']:
+        try:
+            cert_pem = read_if_exists(item['cert'])
+            key_pem = read_if_exists(item['key'])
+        except OSError as exc:
+            raise TaskFailed('certificate %s: cannot read %s' % (item['id'], exc)) from None
+        result = inspect_certificate(cert_pem, key_pem, item['names'], min_days=params['min_days'])
+        result.update(id=item['id'], cert=item['cert'], key=item['key'], source=item['source'])
+        results.append(result)
+        required = params['require_complete'] or item['source'] in params['require_complete_sources']
+        if required and not result['complete']:
+            failures.append('%s (%s, key %s): %s' % (item['id'], item['cert'], item['key'], '; '.join(result['problems'])))
+    output = dict(
+        changed=False,
+        certificates=results,
+        usable=[r['id'] for r in results if r['usable']],
+        renew=[r['id'] for r in results if r['renew']],
+    )
+    if failures:
+        raise TaskFailed('%d certificate(s) cannot serve their MTA-STS policy hosts, %s: %s. '
+                         'Fix: give a certificate and matching key whose SAN DNS names include every '
+                         'mta-sts.<domain> it serves (or a *.<domain> wildcard), valid now'
+                         % (len(failures), cite('C1'), ' | '.join(failures)), **output)
+    return output
