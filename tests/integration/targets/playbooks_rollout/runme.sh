@@ -6,7 +6,8 @@
 #   every host before its id is published (watched from outside) and
 #   mta-sts-query sees the new id; a stale host stops the rollout before DNS;
 #   retire publishes mode none with a new id, refuses removal before the
-#   largest max_age passed, and removes once it has (clock simulated).
+#   largest max_age passed, and removes once it has (clock simulated); an MX
+#   removed from the inventory stays in the policy until its max_age passed.
 set -eux
 
 export ROLLOUT_TARGET_DIR="$PWD"
@@ -130,32 +131,44 @@ grep -q "the new ids are not published" "$OUT/stale.log"
 [ "$(snapshot | grep -v '^[0-9a-f]\{64\} ')" = "$before" ]
 grep -q "max_age: 172800" "$(webroot_file policy-a deploy-c.test)"
 
-# --- 7. Retire deploy-c.test: none + new id, refusal, then removal -----------
+# --- 7. Retire deploy-c.test (none + new id, refusal, removal); meanwhile
+# mx2.example.test leaves deploy-a.test's inventory: the policy keeps it for
+# deploy-a's max_age (604800 s) from the first run that saw it gone.
 # No rollout_c_max_age here: the 172800 s that the stale run served on
 # policy-a must come from its state file.
 RETIRE=(-e '{"mta_sts_retire": ["deploy-c.test"]}')
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 now="$(date +%s)"
 c_id="$(txt_id deploy-c.test)"
-play retire1 mailsec.mta_sts.retire "${ADD_MX[@]}" "${RETIRE[@]}" -e mta_sts_now="$now" "$@"
+b_id="$(txt_id deploy-b.test)"
+play retire1 mailsec.mta_sts.retire "${RETIRE[@]}" -e mta_sts_now="$now" "$@"
 none_id="$(txt_id deploy-c.test)"
 [ -n "$none_id" ] && [ "$none_id" != "$c_id" ]
-for host in policy-a policy-b; do grep -q '^mode: none' "$(webroot_file $host deploy-c.test)"; done
+for host in policy-a policy-b; do
+    grep -q '^mode: none' "$(webroot_file $host deploy-c.test)"
+    grep -q '^mx: mx2.example.test' "$(webroot_file $host deploy-a.test)"
+done
 grep -q "deploy-c.test: [A-Z]* - mode none, id $none_id" "$OUT/retire1.log"
+grep -q "deploy-a.test: mx2.example.test stays in the policy until $(iso $((now + 604800)))" "$OUT/retire1.log"
+[ "$(txt_id deploy-a.test)" = "$new_id" ]
 
 # An hour later: refused, with the time it will be allowed (published + 172800 s).
-play retire2 mailsec.mta_sts.retire "${ADD_MX[@]}" "${RETIRE[@]}" -e mta_sts_now="$((now + 3600))" "$@"
-allowed="$(date -u -d "@$((now + 172800))" +%Y-%m-%dT%H:%M:%SZ)"
-grep -q "deploy-c.test: removal refused until $allowed (in 1d 23h)" "$OUT/retire2.log"
+play retire2 mailsec.mta_sts.retire "${RETIRE[@]}" -e mta_sts_now="$((now + 3600))" "$@"
+grep -q "deploy-c.test: removal refused until $(iso $((now + 172800))) (in 1d 23h)" "$OUT/retire2.log"
 [ "$(txt_id deploy-c.test)" = "$none_id" ]
 [ "$(recap_changed retire2 policy-a)" = 0 ]
 
-# Once the largest max_age has passed: records and policy removed, others kept.
-play retire3 mailsec.mta_sts.retire "${ADD_MX[@]}" "${RETIRE[@]}" -e mta_sts_now="$((now + 172800))" "$@"
+# A week later: deploy-c.test's records and policy removed; mx2.example.test
+# dropped from deploy-a.test's policy under a new id; deploy-b.test untouched.
+play retire3 mailsec.mta_sts.retire "${RETIRE[@]}" -e mta_sts_now="$((now + 604800))" "$@"
 [ -z "$(dig +norec +short @"$DNS" TXT _mta-sts.deploy-c.test)" ]
 for host in policy-a policy-b; do
     [ ! -e "$(webroot_file $host deploy-c.test)" ]
-    [ -e "$(webroot_file $host deploy-a.test)" ]
+    if grep -q 'mx2.example.test' "$(webroot_file $host deploy-a.test)"; then echo "FAIL: mx2 still served"; exit 1; fi
 done
-[ "$(txt_id deploy-a.test)" = "$new_id" ]
+grep -q "deploy-a.test: mx2.example.test is no longer in the policy" "$OUT/retire3.log"
+a_id="$(txt_id deploy-a.test)"
+[ -n "$a_id" ] && [ "$a_id" != "$new_id" ]
+[ "$(txt_id deploy-b.test)" = "$b_id" ]
 grep -q "deploy-c.test absent -" "$BASE/hook.log"
 cat "$OUT/times"
