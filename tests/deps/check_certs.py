@@ -3,12 +3,14 @@
 """Does cert_coverage's certificate check work with a managed host's own
 cryptography (a distribution package, often older than PyPI's)?
 
-    PYTHON check_certs.py COLLECTIONS_ROOT MINIMUM_VERSION
+    PYTHON check_certs.py COLLECTIONS_ROOT MINIMUM_VERSION [ANSIBLE_PARENT]
 
 Run with the managed host's interpreter (tests/deps/run.sh uses the system
 python3 and its python3-cryptography). It makes a key and a certificate for
 mta-sts.example.com with that cryptography, then checks them with
 web/_certs.py; it also checks the version against the documented minimum.
+ANSIBLE_PARENT holds an ``ansible`` package (for ansible.module_utils, which
+a module gets from Ansible rather than from the host).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sys
 
 
 def main(argv):
-    sys.path.insert(0, argv[1])
+    sys.path[:0] = [argv[1]] + argv[3:4]
     minimum = tuple(int(part) for part in argv[2].split('.'))
     import cryptography
     from cryptography import x509
@@ -47,6 +49,9 @@ def main(argv):
     other = inspect_certificate(cert_pem, key_pem, ['mta-sts.example.org'])
     if not good['complete'] or good['problems'] or other['complete'] or not other['problems']:
         print('the certificate check is wrong with cryptography %s: %r / %r' % (cryptography.__version__, good, other))
+        return 1
+    if not cryptography.__file__.startswith(sys.base_prefix):
+        print('cryptography came from %s, not from %s itself' % (cryptography.__file__, sys.executable))
         return 1
     print('cert_coverage works with %s and its cryptography %s' % (sys.executable, cryptography.__version__))
     return 0

@@ -37,7 +37,12 @@ echo "--- cert_coverage with the managed host's own cryptography"
 minimum=$(sed -n 's/^ *- cryptography >= \([0-9.]*\) .*/\1/p' "$collection/plugins/modules/cert_coverage.py")
 [ -n "$minimum" ] || { echo "cert_coverage.py documents no 'cryptography >= X' requirement"; exit 1; }
 if /usr/bin/python3 -c 'import cryptography' 2>/dev/null; then
-    /usr/bin/python3 -I "$here/check_certs.py" "$root" "$minimum"
+    # Modules get ansible.module_utils from Ansible itself (AnsiballZ), not
+    # from the host: lend the venv's ansible package, and nothing else.
+    lend=$(mktemp -d)
+    trap 'rm -rf "$lend"' EXIT
+    ln -s "$("$venv/bin/python" -c 'import ansible, os; print(os.path.dirname(ansible.__file__))')" "$lend/ansible"
+    /usr/bin/python3 -I "$here/check_certs.py" "$root" "$minimum" "$lend"
 else
     echo "skipped: /usr/bin/python3 has no cryptography here (Debian: python3-cryptography)"
 fi
