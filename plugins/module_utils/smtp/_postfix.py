@@ -15,6 +15,8 @@ Private module of the mailsec.mta_sts collection. Standard library only.
 
 from __future__ import annotations
 
+import os
+import pty
 import subprocess
 
 
@@ -56,6 +58,41 @@ class Postfix:
         err = proc.stderr.decode('utf-8', errors='replace')
         return proc.returncode, out, err
 
+    def _call_with_terminal(self, argv, what):
+        """Run ARGV with standard error on a pseudo-terminal.
+
+        Postfix commands write their messages to standard error only when it
+        is a terminal; otherwise only to the mail log, which may be syslog.
+        """
+        if self._run is not subprocess.run:
+            return self._call(argv, what)
+        try:
+            master, slave = pty.openpty()
+        except OSError:
+            return self._call(argv, what)
+        try:
+            rc, out, err = self._call_fds(argv, what, slave)
+        finally:
+            os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # EIO: the terminal is closed and drained
+                break
+            if not data:
+                break
+            chunks.append(data)
+        os.close(master)
+        return rc, out, err + b''.join(chunks).decode('utf-8', errors='replace').replace('\r\n', '\n')
+
+    def _call_fds(self, argv, what, stderr):
+        try:
+            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, check=False)
+        except OSError as exc:
+            raise PostfixError('%s: cannot run %s: %s' % (what, argv[0], exc)) from None
+        return proc.returncode, proc.stdout.decode('utf-8', errors='replace'), ''
+
     def _postconf(self, *args):
         argv = [self.postconf_binary, '-c', self.config_dir] + list(args)
         rc, out, err = self._call(argv, 'postconf -c %s' % self.config_dir)
@@ -92,15 +129,27 @@ class Postfix:
         if names:
             self._postconf('-X', *sorted(names))
 
+    def _maillog_file(self):
+        try:
+            path = self.effective(['maillog_file'])['maillog_file']
+        except PostfixError:
+            return None
+        return path if path.startswith('/') and os.path.isfile(path) else None
+
     def check(self):
         """``postfix check``: Postfix's own sanity check of the instance."""
+        # Without a terminal Postfix writes the reason only to its mail log:
+        # read what maillog_file gains, if the instance has one (else syslog).
+        maillog = self._maillog_file()
+        offset = os.path.getsize(maillog) if maillog else 0
         argv = [self.postfix_binary, '-c', self.config_dir, 'check']
-        rc, out, err = self._call(argv, 'postfix -c %s check' % self.config_dir)
+        rc, out, err = self._call_with_terminal(argv, 'postfix -c %s check' % self.config_dir)
         messages = (err + out).strip()
         if rc != 0:
-            # Postfix may write the reason only to its mail log (maillog_file or syslog).
+            if not messages and maillog:
+                messages = _read_from(maillog, offset).strip()
             raise PostfixError('postfix -c %s check failed: %s' % (
-                self.config_dir, messages or 'exit status %d, the reason is in the mail log' % rc))
+                self.config_dir, messages or 'exit status %d, the reason is in the mail log (syslog)' % rc))
         return messages
 
     def running(self):
@@ -125,6 +174,15 @@ class Postfix:
                                   'postfix -c %s stop' % self.config_dir)
         if rc != 0:
             raise PostfixError('postfix -c %s stop failed: %s' % (self.config_dir, (err + out).strip()))
+
+
+def _read_from(path, offset, limit=2000):
+    try:
+        with open(path, 'rb') as handle:
+            handle.seek(offset)
+            return handle.read().decode('utf-8', errors='replace')[-limit:]
+    except OSError:
+        return ''
 
 
 def apply_settings(postfix, settings, check_mode=False, validate=True):
