@@ -161,7 +161,7 @@ def summary_line(result):
     parts = []
     if result.get('sender_gets_policy'):
         parts.append('mode %s' % result.get('mode'))
-        parts.append('id %s' % ((result.get('sts_record') or {}).get('id') or '-'))
+        parts.append('id %s' % (result.get('policy_id') or (result.get('sts_record') or {}).get('id') or '-'))
     else:
         parts.append('no valid policy for senders')
     fetches = (result.get('policy_host') or {}).get('fetches') or []
