@@ -50,29 +50,30 @@ class ProbeFailure(smtplib.SMTPException):
 
 class _DeadlineContext:
     """Hands smtplib's ``starttls`` a context whose handshake gets only the
-    time left before the probe's deadline."""
+    time left before the probe's deadline, with the MX name for SNI and the
+    certificate check (the client dialled an address, so smtplib itself
+    knows no host name to give)."""
 
-    def __init__(self, context, client):
+    def __init__(self, context, client, server_hostname):
         self._context = context
         self._client = client
+        self._server_hostname = server_hostname
 
     def wrap_socket(self, sock, server_hostname=None):
         sock.settimeout(self._client.remaining())
-        return self._context.wrap_socket(sock, server_hostname=server_hostname)
+        return self._context.wrap_socket(sock, server_hostname=self._server_hostname)
 
 
 class _PinnedSMTP(smtplib.SMTP):
-    """SMTP to a given address; ``_host`` (SNI, name check) stays the MX name.
-    Every reply is read under the probe's deadline, with line and size caps."""
+    """SMTP to a given address of an MX; the MX name goes to the TLS handshake
+    through :class:`_DeadlineContext`. Every reply is read under the probe's
+    deadline, with line and size caps."""
 
-    def __init__(self, host, address, timeout, deadline):
+    def __init__(self, address, timeout, deadline):
         self._address = address
         self._deadline = deadline
         self._timeout = timeout
         super().__init__(local_hostname=EHLO_NAME, timeout=timeout)
-        # smtplib takes SNI and the name check from _host, which only its
-        # constructor sets (and only when it also connects).
-        self._host = host
 
     def remaining(self):
         left = self._deadline - time.monotonic()
@@ -140,7 +141,7 @@ def probe_mx(host, address, context, timeout, port=SMTP_PORT, now=None):
         'error_kind': None, 'error': None, 'elapsed': None,
     }
     start = time.monotonic()
-    client = _PinnedSMTP(host, address, timeout, start + timeout)
+    client = _PinnedSMTP(address, timeout, start + timeout)
     try:
         _converse(client, host, context, result, now)
         return result
@@ -184,7 +185,7 @@ def _converse(client, host, context, result, now):
             return None
         result['stage'] = 'starttls'
         try:
-            client.starttls(context=_DeadlineContext(context, client))
+            client.starttls(context=_DeadlineContext(context, client, host))
         except smtplib.SMTPResponseException as exc:
             return _fail(result, 'smtp', 'STARTTLS answered %s %s' % (exc.smtp_code, _text(exc.smtp_error)))
         except ssl.SSLError as exc:
