@@ -36,19 +36,25 @@ def cmdline(pid):
         return []
 
 
-def read_pid(pid_file, program):
-    """The pid in PID_FILE if that process is alive and runs PROGRAM, else None."""
+def pid_in_file(pid_file, is_ours):
+    """The pid in ``pid_file`` if that process is alive and ``is_ours(pid)``, else None.
+
+    A stale pid file may name an unrelated process that got the same pid:
+    ``is_ours`` looks at the process (its command line) to tell.
+    """
     try:
         with open(pid_file) as handle:
             pid = int(handle.read().strip() or 0)
     except (OSError, ValueError):
         return None
-    if pid <= 0:
-        return None
-    # A stale pid file may name an unrelated process that got the same pid.
-    if os.fsencode(program) not in cmdline(pid):
+    if pid <= 0 or not is_ours(pid):
         return None
     return pid
+
+
+def read_pid(pid_file, program):
+    """The pid in PID_FILE if that process is alive and runs PROGRAM, else None."""
+    return pid_in_file(pid_file, lambda pid: os.fsencode(program) in cmdline(pid))
 
 
 def accepts(host, port, timeout=0.5):
@@ -59,7 +65,10 @@ def accepts(host, port, timeout=0.5):
         return False
 
 
-def log_tail(path, offset, limit=3000):
+def log_tail(path, offset, limit=4000):
+    """What ``path`` gained after ``offset`` bytes (the last ``limit`` characters)."""
+    if not path:
+        return ''
     try:
         with open(path, 'rb') as handle:
             handle.seek(offset)

@@ -25,6 +25,7 @@ import subprocess
 import tempfile
 import time
 
+from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._daemon import cmdline, log_tail, pid_in_file
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.common._module import TaskFailed
 
 
@@ -34,23 +35,13 @@ class NginxError(Exception):
 
 def read_pid(pid_file):
     """The pid in ``pid_file`` if that process is alive and is nginx, else None."""
-    try:
-        with open(pid_file) as handle:
-            pid = int(handle.read().strip() or 0)
-    except (OSError, ValueError):
-        return None
-    if pid <= 0 or not is_nginx(pid):
-        return None
-    return pid
+    return pid_in_file(pid_file, is_nginx)
 
 
 def is_nginx(pid):
-    try:
-        with open('/proc/%d/cmdline' % pid, 'rb') as handle:
-            cmdline = handle.read()
-    except OSError:
-        return False
-    return b'nginx' in cmdline
+    # nginx rewrites its command line ("nginx: master process ..."), so look
+    # for the name anywhere in it.
+    return any(b'nginx' in part for part in cmdline(pid))
 
 
 def children(pid, proc='/proc'):
@@ -77,19 +68,6 @@ def log_size(path):
         return os.path.getsize(path) if path else 0
     except OSError:
         return 0
-
-
-def log_tail(path, offset, limit=4000):
-    """What ``path`` gained after ``offset`` bytes (the last ``limit`` characters)."""
-    if not path:
-        return ''
-    try:
-        with open(path, 'rb') as handle:
-            handle.seek(offset)
-            data = handle.read()
-    except OSError:
-        return ''
-    return data.decode('utf-8', errors='replace')[-limit:].strip()
 
 
 class Nginx:
