@@ -19,10 +19,8 @@ from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._fetch import 
     fetch_address,
     fetch_policy,
 )
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._tls import trust_context
 from ansible_collections.mailsec.mta_sts.tests.unit.plugins.module_utils.loopback import (
     POLICY,
-    Certificates,
     LoopbackServer,
     http_script,
     idle,
@@ -31,16 +29,6 @@ from ansible_collections.mailsec.mta_sts.tests.unit.plugins.module_utils.loopbac
 
 HOST = 'mta-sts.example.test'
 TIMEOUT = 2.0
-
-
-@pytest.fixture(scope='module')
-def certs(tmp_path_factory):
-    return Certificates(tmp_path_factory.mktemp('certs'))
-
-
-@pytest.fixture(scope='module')
-def client(certs):
-    return trust_context(str(certs.ca_file), 'replace')
 
 
 @pytest.fixture(scope='module')

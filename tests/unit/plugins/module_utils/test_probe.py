@@ -14,25 +14,13 @@ import ssl
 import pytest
 
 from ansible_collections.mailsec.mta_sts.plugins.module_utils.smtp._probe import MxProber, probe_mx
-from ansible_collections.mailsec.mta_sts.plugins.module_utils.web._tls import trust_context
 from ansible_collections.mailsec.mta_sts.tests.unit.plugins.module_utils.loopback import (
-    Certificates,
     LoopbackServer,
     idle,
 )
 
 HOST = 'mx1.example.test'
 TIMEOUT = 2.0
-
-
-@pytest.fixture(scope='module')
-def certs(tmp_path_factory):
-    return Certificates(tmp_path_factory.mktemp('certs'))
-
-
-@pytest.fixture(scope='module')
-def client(certs):
-    return trust_context(str(certs.ca_file), 'replace')
 
 
 @pytest.fixture(scope='module')
