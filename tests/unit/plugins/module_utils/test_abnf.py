@@ -405,15 +405,3 @@ def test_policy_reading_of_tolerated_input():
 def test_valid_but_noted(text, rule):
     parsed = parse_policy(text, strict=True)
     assert any(w.startswith('rule %s ' % rule) for w in parsed['warnings']), parsed['warnings']
-
-
-def test_record_filters_offer_both_readings():
-    from ansible.errors import AnsibleFilterError
-    from ansible_collections.mailsec.mta_sts.plugins.filter.mta_sts import parse_sts_record as sts_filter
-    from ansible_collections.mailsec.mta_sts.plugins.filter.mta_sts import parse_tlsrpt_record as tlsrpt_filter
-    with pytest.raises(AnsibleFilterError, match='A5'):
-        sts_filter('v=STSv1; id=abc123; x=a b')
-    assert sts_filter('v=STSv1; id=abc123; x=a b', strict=False)['id'] == 'abc123'
-    with pytest.raises(AnsibleFilterError, match='F1'):
-        tlsrpt_filter('v=TLSRPTv1; rua=%s ' % MAILTO)
-    assert tlsrpt_filter('v=TLSRPTv1; rua=%s ' % MAILTO, strict=False)['rua'] == [MAILTO]
