@@ -25,10 +25,18 @@ BASE="$SCRATCH/playbooks-rollout"
 OUT="$BASE/out"
 mkdir -p "$OUT"
 
+# Stop both hosts' nginx, also when a run removed a pid file (retire removes
+# host configuration), and wait until they are gone: the next target may
+# listen on the same addresses.
 cleanup() {
     for host in policy-a policy-b; do
         pid="$BASE/$host/nginx/nginx.pid"
         if [ -s "$pid" ]; then kill "$(cat "$pid")" 2>/dev/null || true; fi
+    done
+    pkill -f -- "nginx -c $BASE/" 2>/dev/null || true
+    for _ in $(seq 50); do
+        pgrep -f -- "nginx -c $BASE/" > /dev/null || break
+        sleep 0.1
     done
 }
 trap cleanup EXIT
